@@ -1,0 +1,1 @@
+"""The `quranbot` command line (Typer + Rich)."""

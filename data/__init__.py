@@ -1,0 +1,1 @@
+"""Shipped data files (Tanzil Quran metadata and text), read with importlib.resources."""

@@ -1,0 +1,1 @@
+"""The Discord side of QuranBot: the discord.py client and its command cogs."""

@@ -1,0 +1,257 @@
+"""Everything the sandbox's Discord knows, and the changes to it that the bot must hear about.
+
+Every change that Discord would announce (a message posted, a role added, a member joining voice) goes
+through a `World` method that updates the model and dispatches the matching gateway event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from quranbot.sandbox.interactions import InteractionRecord
+from quranbot.sandbox.model import (
+    JSON,
+    Application,
+    Channel,
+    ChannelType,
+    Guild,
+    Member,
+    Message,
+    Permission,
+    Role,
+    SnowflakeFactory,
+    User,
+    VoiceState,
+    iso_now,
+    new_token,
+)
+
+#: (event name, payload, only to this bot user or None for all) -> None
+Dispatch = Callable[[str, JSON, int | None], Awaitable[None]]
+
+#: Message fields a bot may set when it creates or edits a message.
+MESSAGE_FIELDS = ("content", "embeds", "components", "flags", "tts", "attachments", "poll")
+
+
+class NotFound(LookupError):
+    """An id that names nothing; the REST layer answers it with Discord's JSON error code."""
+
+    def __init__(self, what: str, code: int) -> None:
+        super().__init__(f"Unknown {what}")
+        self.code = code
+
+
+class World:
+    """Applications, guilds, messages and interactions, and the events their changes produce."""
+
+    def __init__(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+        self.snowflake = SnowflakeFactory()
+        self.applications: list[Application] = []
+        self.guilds: dict[int, Guild] = {}
+        self.messages: dict[int, Message] = {}
+        self.interactions: dict[int, InteractionRecord] = {}
+
+    # -- building -------------------------------------------------------------------------------------
+    def add_application(self, name: str = "QuranBot", token: str | None = None) -> Application:
+        app_id = self.snowflake()
+        bot = User(id=app_id, username=name, bot=True)
+        application = Application(id=app_id, name=name, bot=bot, token=token or new_token(app_id))
+        self.applications.append(application)
+        return application
+
+    def add_guild(self, name: str, owner: User) -> Guild:
+        guild_id = self.snowflake()
+        guild = Guild(id=guild_id, name=name, owner_id=owner.id)
+        guild.roles[guild_id] = Role(id=guild_id, name="@everyone", permissions=Permission.EVERYONE_DEFAULT)
+        guild.members[owner.id] = Member(user=owner)
+        self.guilds[guild_id] = guild
+        return guild
+
+    def add_channel(self, guild: Guild, name: str, type: int = ChannelType.TEXT) -> Channel:
+        channel = Channel(
+            id=self.snowflake(), guild_id=guild.id, name=name, type=type, position=len(guild.channels)
+        )
+        guild.channels[channel.id] = channel
+        return channel
+
+    def add_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
+        role = Role(id=self.snowflake(), name=name, permissions=permissions, position=len(guild.roles))
+        guild.roles[role.id] = role
+        return role
+
+    def new_user(self, username: str, bot: bool = False) -> User:
+        return User(id=self.snowflake(), username=username, bot=bot)
+
+    # -- lookups ----------------------------------------------------------------------------------------
+    def application_by_token(self, token: str) -> Application | None:
+        return next((app for app in self.applications if app.token == token), None)
+
+    def application(self, application_id: int) -> Application:
+        for app in self.applications:
+            if app.id == application_id:
+                return app
+        raise NotFound("Application", 10002)
+
+    def guild(self, guild_id: int) -> Guild:
+        try:
+            return self.guilds[guild_id]
+        except KeyError:
+            raise NotFound("Guild", 10004) from None
+
+    def channel(self, channel_id: int) -> tuple[Guild, Channel]:
+        for guild in self.guilds.values():
+            channel = guild.channels.get(channel_id)
+            if channel is not None:
+                return guild, channel
+        raise NotFound("Channel", 10003)
+
+    def member(self, guild: Guild, user_id: int) -> Member:
+        try:
+            return guild.members[user_id]
+        except KeyError:
+            raise NotFound("Member", 10007) from None
+
+    def message(self, channel_id: int, message_id: int) -> Message:
+        message = self.messages.get(message_id)
+        if message is None or message.deleted or message.channel_id != channel_id:
+            raise NotFound("Message", 10008)
+        return message
+
+    def channel_messages(self, channel_id: int, *, include_ephemeral: bool = True) -> list[Message]:
+        """Messages in a channel, oldest first, deleted ones left out."""
+        return [
+            m
+            for m in self.messages.values()
+            if m.channel_id == channel_id and not m.deleted and (include_ephemeral or not m.ephemeral)
+        ]
+
+    # -- messages -------------------------------------------------------------------------------------
+    async def create_message(
+        self,
+        channel_id: int,
+        author: User,
+        body: JSON,
+        *,
+        message_type: int = 0,
+        application: Application | None = None,
+        interaction: InteractionRecord | None = None,
+    ) -> Message:
+        guild, channel = self.channel(channel_id)
+        message_id = self.snowflake()
+        payload: JSON = {
+            "id": str(message_id),
+            "channel_id": str(channel.id),
+            "guild_id": str(guild.id),
+            "author": author.payload(),
+            "content": "",
+            "timestamp": iso_now(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "components": [],
+            "pinned": False,
+            "type": message_type,
+            "flags": 0,
+        }
+        member = guild.members.get(author.id)
+        if member is not None:
+            payload["member"] = {k: v for k, v in member.payload().items() if k != "user"}
+        if application is not None:
+            payload["application_id"] = str(application.id)
+            payload["webhook_id"] = str(application.id)
+        if interaction is not None:
+            payload["interaction_metadata"] = interaction.metadata()
+        payload.update({key: body[key] for key in MESSAGE_FIELDS if key in body})
+        payload["attachments"] = [_attachment(a) for a in payload.get("attachments") or []]
+        message = Message(id=message_id, channel_id=channel.id, payload=payload)
+        self.messages[message_id] = message
+        if not message.ephemeral:
+            await self._dispatch("MESSAGE_CREATE", payload, None)
+        return message
+
+    async def edit_message(self, message: Message, body: JSON) -> Message:
+        message.history.append(dict(message.payload))
+        message.payload.update({key: body[key] for key in MESSAGE_FIELDS if key in body})
+        message.payload["edited_timestamp"] = iso_now()
+        if not message.ephemeral:
+            await self._dispatch("MESSAGE_UPDATE", message.payload, None)
+        return message
+
+    async def delete_message(self, message: Message) -> None:
+        message.deleted = True
+        guild, _ = self.channel(message.channel_id)
+        if not message.ephemeral:
+            await self._dispatch(
+                "MESSAGE_DELETE",
+                {"id": str(message.id), "channel_id": str(message.channel_id), "guild_id": str(guild.id)},
+                None,
+            )
+
+    async def react(self, message: Message, emoji: str, user: User, *, add: bool) -> None:
+        users = message.reactions.setdefault(emoji, set())
+        if add == (user.id in users):
+            return
+        (users.add if add else users.discard)(user.id)
+        guild, _ = self.channel(message.channel_id)
+        name, _, emoji_id = emoji.partition(":")
+        await self._dispatch(
+            "MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE",
+            {
+                "user_id": str(user.id),
+                "channel_id": str(message.channel_id),
+                "message_id": str(message.id),
+                "guild_id": str(guild.id),
+                "emoji": {"id": emoji_id or None, "name": name},
+                "burst": False,
+                "type": 0,
+                **({"member": guild.members[user.id].payload()} if add and user.id in guild.members else {}),
+            },
+            None,
+        )
+
+    # -- members and voice ----------------------------------------------------------------------------
+    async def add_member(self, guild: Guild, user: User, roles: list[int] | None = None) -> Member:
+        member = Member(user=user, roles=list(roles or []))
+        guild.members[user.id] = member
+        await self._dispatch("GUILD_MEMBER_ADD", {**member.payload(), "guild_id": str(guild.id)}, None)
+        return member
+
+    async def set_member_role(self, guild: Guild, member: Member, role_id: int, *, add: bool) -> None:
+        if role_id not in guild.roles:
+            raise NotFound("Role", 10011)
+        if add and role_id not in member.roles:
+            member.roles.append(role_id)
+        elif not add and role_id in member.roles:
+            member.roles.remove(role_id)
+        else:
+            return
+        await self._dispatch("GUILD_MEMBER_UPDATE", {**member.payload(), "guild_id": str(guild.id)}, None)
+
+    async def set_voice_state(
+        self, guild: Guild, user_id: int, channel_id: int | None, session_id: str, **flags: Any
+    ) -> VoiceState:
+        state = VoiceState(user_id=user_id, channel_id=channel_id, session_id=session_id, **flags)
+        if channel_id is None:
+            guild.voice_states.pop(user_id, None)
+        else:
+            guild.voice_states[user_id] = state
+        await self._dispatch("VOICE_STATE_UPDATE", guild.voice_state_payload(state), None)
+        return state
+
+
+def _attachment(data: Any) -> JSON:
+    """Attachments are accepted by name only; the sandbox keeps no file contents."""
+    item = dict(data) if isinstance(data, dict) else {}
+    return {
+        "id": str(item.get("id", 0)),
+        "filename": str(item.get("filename", "file")),
+        "size": int(item.get("size", 0)),
+        "url": "https://cdn.discordapp.com/attachments/sandbox",
+        "proxy_url": "https://media.discordapp.net/attachments/sandbox",
+    }
