@@ -1,0 +1,60 @@
+"""The `quranbot` command: root options and the list of subcommands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from quranbot import __version__
+from quranbot.cli.context import CliContext
+from quranbot.cli.demo import demo_command
+from quranbot.cli.run import run_command
+from quranbot.cli.sandbox import sandbox_command
+from quranbot.paths import HOME_ENV, Paths
+
+app = typer.Typer(
+    name="quranbot",
+    help="QuranBot: keeps a Discord voice channel reciting the Quran around the clock.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"quranbot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar=HOME_ENV,
+            help="Keep config, state, audio and the socket under this directory instead of system paths.",
+            file_okay=False,
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    ctx.obj = CliContext(paths=Paths.resolve(home), home=home, verbose=verbose)
+
+
+app.command("run")(run_command)
+app.command("demo")(demo_command)
+app.command("sandbox")(sandbox_command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,148 @@
+"""`quranbot demo`: the sandbox and the bot in one process, and what the voice channel hears.
+
+Needs no token and no internet. Without --home it works in a temporary directory and leaves nothing
+behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from quranbot.audio.tone import FfmpegMissing, write_tone
+from quranbot.bot.runner import StartupError, run_bot
+from quranbot.bot.settings import BotSettings
+from quranbot.cli.context import cli_context
+from quranbot.log_setup import configure_logging
+from quranbot.sandbox.listener import ListenerStats
+from quranbot.sandbox.server import Sandbox
+from quranbot.secret import Secret
+
+console = Console()
+
+DEMO_TONE_HZ = 440.0
+DEMO_TONE_SECONDS = 30.0
+
+
+def demo_command(
+    ctx: typer.Context,
+    headless: Annotated[
+        bool, typer.Option(help="No live display: print a one-line summary at the end.")
+    ] = False,
+    seconds: Annotated[
+        float | None, typer.Option(min=1.0, help="Stop after this many seconds (default: until Ctrl+C).")
+    ] = None,
+) -> None:
+    """Run the bot against a local Discord sandbox and show what its voice channel hears."""
+    context = cli_context(ctx)
+    configure_logging(context.verbose)
+    if headless and seconds is None:
+        seconds = 10.0
+    try:
+        if context.home is not None:
+            asyncio.run(_demo(context.paths.sandbox_dir, context.paths.audio_dir, headless, seconds))
+        else:
+            with tempfile.TemporaryDirectory(prefix="quranbot-demo-") as tmp:
+                asyncio.run(_demo(Path(tmp) / "sandbox", Path(tmp) / "audio", headless, seconds))
+    except (StartupError, FfmpegMissing) as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+async def _demo(sandbox_dir: Path, audio_dir: Path, headless: bool, seconds: float | None) -> None:
+    tone = audio_dir / "demo-tone-440hz.ogg"
+    if not tone.is_file():
+        await asyncio.to_thread(write_tone, tone, DEMO_TONE_HZ, DEMO_TONE_SECONDS)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Sandbox(sandbox_dir) as sandbox:
+        voice = sandbox.default.voice
+        await sandbox.join_voice(sandbox.default.listener, voice)  # someone is listening
+        listener = sandbox.listener(voice)
+        settings = BotSettings(token=Secret(sandbox.token), voice_channels=(voice.id,), audio_file=tone)
+        bot = asyncio.create_task(
+            run_bot(settings, connector=sandbox.connector(), stop=stop, handle_signals=False)
+        )
+        started = time.perf_counter()
+        deadline = None if seconds is None else started + seconds
+        if headless:
+            while not await _wait(stop, bot, deadline):
+                pass
+        else:
+            with Live(
+                _view(listener.stats(), sandbox, started), console=console, refresh_per_second=4
+            ) as live:
+                while not await _wait(stop, bot, deadline, step=0.25):
+                    live.update(_view(listener.stats(), sandbox, started))
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bot  # raises StartupError if the bot could not start
+        stats = listener.stats()
+        first = None if listener.first_packet_at is None else listener.first_packet_at - started
+        console.print(_summary(stats, f"#{voice.name}", first), highlight=False, soft_wrap=True)
+
+
+async def _wait(
+    stop: asyncio.Event, bot: asyncio.Task[None], deadline: float | None, step: float = 0.5
+) -> bool:
+    """Sleep a step; True once the demo should end (Ctrl+C, time up, or the bot stopped)."""
+    timeout = step if deadline is None else max(0.0, min(step, deadline - time.perf_counter()))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout)
+    if deadline is None or time.perf_counter() < deadline:
+        return stop.is_set() or bot.done()
+    return True
+
+
+def _summary(stats: ListenerStats, channel: str, first_packet_s: float | None) -> str:
+    median = "-" if stats.median_gap_ms is None else f"{stats.median_gap_ms:.1f}ms"
+    tone = "-" if stats.dominant_hz is None else f"{stats.dominant_hz:.1f}Hz"
+    first = "-" if first_packet_s is None else f"{first_packet_s:.2f}s"
+    return (
+        f"demo: channel={channel} packets={stats.packets} lost={stats.lost_packets} median_gap={median} "
+        f"max_gap={stats.max_gap_ms or 0:.1f}ms dominant={tone} first_audio_after={first}"
+    )
+
+
+def _meter(dbfs: float, width: int = 30) -> str:
+    level = 0.0 if math.isinf(dbfs) else max(0.0, min(1.0, (dbfs + 60.0) / 60.0))
+    filled = round(level * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def _view(stats: ListenerStats, sandbox: Sandbox, started: float) -> Panel:
+    voice = sandbox.default.voice
+    guild = sandbox.default.guild
+    in_channel = [guild.members[uid].user.username for uid in guild.voice_members(voice.id)]
+    elapsed = time.perf_counter() - started
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Channel", f"#{voice.name} in {guild.name}")
+    table.add_row("In voice", ", ".join(in_channel) or "nobody yet")
+    table.add_row("Packets", f"{stats.packets}  (lost {stats.lost_packets})")
+    gap = (
+        "-"
+        if stats.median_gap_ms is None
+        else f"{stats.median_gap_ms:.1f} ms median, {stats.max_gap_ms:.1f} ms max"
+    )
+    table.add_row("Cadence", gap)
+    level = "silence" if math.isinf(stats.level_dbfs) else f"{stats.level_dbfs:.1f} dBFS"
+    table.add_row("Level", f"{_meter(stats.level_dbfs)} {level}")
+    table.add_row("Tone", "-" if stats.dominant_hz is None else f"{stats.dominant_hz:.1f} Hz")
+    footer = f"{elapsed:.0f} s · sandbox at {sandbox.url} · Ctrl+C to stop"
+    return Panel(Group(table), title="QuranBot demo: what the voice channel hears", subtitle=footer)

@@ -1,0 +1,20 @@
+"""`/ping`: the smallest proof that the bot is logged in and answering commands."""
+
+from __future__ import annotations
+
+import math
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+
+class PingCog(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="ping", description="Check that QuranBot is online and how fast it answers.")
+    async def ping(self, interaction: discord.Interaction) -> None:
+        latency = self.bot.latency
+        shown = "unknown" if math.isinf(latency) or math.isnan(latency) else f"{latency * 1000:.0f} ms"
+        await interaction.response.send_message(f"Pong! Gateway latency: {shown}.", ephemeral=True)

@@ -1,0 +1,22 @@
+"""What `quranbot run` needs to start: the token, where to play, and what to play.
+
+The full configuration file arrives with the setup wizard; until then these come from the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quranbot.secret import Secret
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    token: Secret
+    #: Voice channels to join and keep playing in, at most one per guild.
+    voice_channels: tuple[int, ...] = field(default_factory=tuple)
+    #: The audio file to play there (any format ffmpeg reads; Ogg Opus is passed through).
+    audio_file: Path | None = None
+    #: Start the file again when it ends.
+    loop: bool = True

@@ -1,0 +1,69 @@
+"""Logging for a terminal (Rich) or for systemd (plain lines; journald adds the time stamps).
+
+Every handler carries a `RedactingFilter`, so a secret that reaches a log record anyway is replaced
+before it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable
+
+from rich.logging import RichHandler
+
+from quranbot.secret import Secret
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces the text of known secrets in the final message with `********`."""
+
+    def __init__(self, secrets: Iterable[Secret] = ()) -> None:
+        super().__init__()
+        self._secrets = [s.reveal() for s in secrets if s]
+
+    def add(self, secret: Secret) -> None:
+        if secret and secret.reveal() not in self._secrets:
+            self._secrets.append(secret.reveal())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        cleaned = message
+        for value in self._secrets:
+            cleaned = cleaned.replace(value, "********")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def under_systemd() -> bool:
+    """journald sets JOURNAL_STREAM for services whose output it captures."""
+    return "JOURNAL_STREAM" in os.environ
+
+
+def configure_logging(verbose: bool = False, redactor: RedactingFilter | None = None) -> RedactingFilter:
+    """Set up the root logger once; returns the filter so secrets learned later can be added."""
+    redactor = redactor or RedactingFilter()
+    handler: logging.Handler
+    if sys.stderr.isatty() and not under_systemd():
+        handler = RichHandler(show_path=False, rich_tracebacks=True, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        fmt = (
+            "%(levelname)s %(name)s: %(message)s"
+            if under_systemd()
+            else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        logging.getLogger("discord").setLevel(logging.WARNING)
+        logging.getLogger("discord.client").setLevel(logging.INFO)
+    return redactor
