@@ -47,7 +47,7 @@ def demo_command(
 ) -> None:
     """Run the bot against a local Discord sandbox and show what its voice channel hears."""
     context = cli_context(ctx)
-    configure_logging(context.verbose)
+    configure_logging(context.verbose, console=None if headless else console)
     if headless and seconds is None:
         seconds = 10.0
     try:

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterable
 
+from rich.console import Console
 from rich.logging import RichHandler
 
 from quranbot.secret import Secret
@@ -44,12 +45,17 @@ def under_systemd() -> bool:
     return "JOURNAL_STREAM" in os.environ
 
 
-def configure_logging(verbose: bool = False, redactor: RedactingFilter | None = None) -> RedactingFilter:
-    """Set up the root logger once; returns the filter so secrets learned later can be added."""
+def configure_logging(
+    verbose: bool = False, redactor: RedactingFilter | None = None, console: Console | None = None
+) -> RedactingFilter:
+    """Set up the root logger; returns the filter so secrets learned later can be added.
+
+    Pass the `console` of a Rich live display so log lines print above it instead of through it.
+    """
     redactor = redactor or RedactingFilter()
     handler: logging.Handler
-    if sys.stderr.isatty() and not under_systemd():
-        handler = RichHandler(show_path=False, rich_tracebacks=True, markup=False)
+    if console is not None or (sys.stderr.isatty() and not under_systemd()):
+        handler = RichHandler(console=console, show_path=False, rich_tracebacks=True, markup=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
