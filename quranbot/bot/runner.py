@@ -39,11 +39,14 @@ async def run_bot(
             runner = asyncio.create_task(bot.start(settings.token.reveal()))
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
             if runner in done:
                 runner.result()
             else:
+                # Close while the gateway still runs, so leaving voice is acknowledged promptly.
                 log.info("Stopping: leaving voice and closing the connection")
-                runner.cancel()
+                await bot.close()
+                await runner
     except discord.LoginFailure:
         raise StartupError(
             "Discord rejected the bot token (401 Unauthorized): check the token and try again"
