@@ -120,9 +120,9 @@ class ChannelListener:
     def _decode(self, ssrc: int, opus: bytes) -> None:
         decoder = self._decoders.get(ssrc)
         if decoder is None:
-            decoder = self._decoders[ssrc] = Decoder()
+            decoder = self._decoders[ssrc] = Decoder()  # type: ignore[no-untyped-call]
         try:
-            pcm = decoder.decode(opus)
+            pcm = decoder.decode(opus, fec=False)
         except Exception:  # libopus rejects the packet: count it, the stream goes on
             self.decode_errors += 1
             return

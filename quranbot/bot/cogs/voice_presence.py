@@ -44,7 +44,7 @@ class VoicePresenceCog(commands.Cog):
     async def join_and_play(self, channel: discord.VoiceChannel) -> None:
         log.info("Joining voice channel #%s in %s", channel.name, channel.guild.name)
         try:
-            voice = await channel.connect(self_deaf=True)
+            voice: discord.VoiceClient = await channel.connect(self_deaf=True)
         except (TimeoutError, discord.ClientException) as exc:
             log.error("Could not join #%s: %s", channel.name, exc)
             return
