@@ -121,6 +121,9 @@ class VoiceServer:
     def revoke(self, guild_id: int, user_id: int) -> None:
         """The user left voice: its sessions end (the client closes its own socket)."""
         self.grants.pop((guild_id, user_id), None)
+        self._forget_connections(guild_id, user_id)
+
+    def _forget_connections(self, guild_id: int, user_id: int) -> None:
         for ssrc, connection in list(self.connections.items()):
             if connection.grant.guild_id == guild_id and connection.grant.user_id == user_id:
                 del self.connections[ssrc]
@@ -231,7 +234,7 @@ class VoiceServer:
         if grant is None:
             await socket.close(code=VoiceClose.AUTHENTICATION_FAILED)
             return None
-        self.revoke_connections_of(grant)
+        self._forget_connections(grant.guild_id, grant.user_id)  # a new IDENTIFY replaces the old session
         connection = VoiceConnection(grant=grant, ssrc=next(self._ssrcs), socket=socket)
         self.connections[connection.ssrc] = connection
         await connection.send(
@@ -246,11 +249,6 @@ class VoiceServer:
             },
         )
         return connection
-
-    def revoke_connections_of(self, grant: VoiceGrant) -> None:
-        for ssrc, connection in list(self.connections.items()):
-            if connection.grant.guild_id == grant.guild_id and connection.grant.user_id == grant.user_id:
-                del self.connections[ssrc]
 
     async def _resume(self, socket: web.WebSocketResponse, data: JSON) -> VoiceConnection | None:
         connection = next(
