@@ -13,7 +13,7 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, Group
@@ -26,9 +26,11 @@ from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.log_setup import configure_logging
-from quranbot.sandbox.listener import ListenerStats
-from quranbot.sandbox.server import Sandbox
 from quranbot.secret import Secret
+
+if TYPE_CHECKING:
+    from quranbot.sandbox.listener import ListenerStats
+    from quranbot.sandbox.server import Sandbox
 
 console = Console()
 
@@ -62,6 +64,10 @@ def demo_command(
 
 
 async def _demo(sandbox_dir: Path, audio_dir: Path, headless: bool, seconds: float | None) -> None:
+    from quranbot.sandbox.server import (
+        Sandbox,
+    )  # here, not at the top: `quranbot run` never loads the sandbox
+
     tone = audio_dir / "demo-tone-440hz.ogg"
     if not tone.is_file():
         await asyncio.to_thread(write_tone, tone, DEMO_TONE_HZ, DEMO_TONE_SECONDS)

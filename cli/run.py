@@ -17,7 +17,6 @@ from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.log_setup import configure_logging
-from quranbot.sandbox.connector import sandbox_connector
 from quranbot.secret import Secret
 
 TOKEN_ENV = "QURANBOT_TOKEN"
@@ -46,6 +45,8 @@ class SandboxTarget:
     cert: Path
 
     def connector(self) -> aiohttp.TCPConnector:
+        from quranbot.sandbox.connector import sandbox_connector  # only with --sandbox
+
         return sandbox_connector(self.host, self.port, self.cert)
 
 

@@ -13,7 +13,6 @@ from rich.console import Console
 
 from quranbot.cli.context import cli_context
 from quranbot.log_setup import configure_logging
-from quranbot.sandbox.server import Sandbox
 
 console = Console()
 
@@ -29,6 +28,10 @@ def sandbox_command(
 
 
 async def _serve(directory: Path, port: int, home_given: bool) -> None:
+    from quranbot.sandbox.server import (
+        Sandbox,
+    )  # here, not at the top: `quranbot run` never loads the sandbox
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

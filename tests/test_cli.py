@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -117,3 +118,13 @@ async def test_demo_headless_prints_what_the_channel_heard(tmp_path: Path) -> No
     # everything the demo made stays under --home
     assert (tmp_path / "run" / "sandbox" / "sandbox.json").is_file()
     assert (tmp_path / "state" / "audio" / "demo-tone-440hz.ogg").is_file()
+
+
+def test_production_path_never_loads_the_sandbox() -> None:
+    """`quranbot run` against Discord imports the CLI and the bot, and nothing of the sandbox."""
+    probe = (
+        "import sys, quranbot.cli.app, quranbot.bot.runner;"
+        "print(sorted(m for m in sys.modules if m.startswith(('quranbot.sandbox', 'cryptography'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
