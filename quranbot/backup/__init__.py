@@ -1,0 +1,1 @@
+"""Backups of the state directory: verified archives, retention, the scheduled job and restore."""
