@@ -32,3 +32,16 @@ def test_layout_imports_only_under_the_quranbot_namespace() -> None:
     result = subprocess.run([sys.executable, "-c", probe], cwd="/", capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_package_is_listed_for_installation() -> None:
+    """A package missing from pyproject's list works in a checkout but is absent from a real install."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapping: dict[str, str] = config["package-dir"]
+    found = set()
+    for name, folder in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            found.add(".".join([name, *init.parent.relative_to(ROOT / folder).parts]))
+    assert found == set(config["packages"])
