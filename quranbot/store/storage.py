@@ -63,10 +63,13 @@ class AtomicJSONStorage(Storage):
         # runs ahead of the file on disk.
         return self._cache
 
+    @staticmethod
+    def encode(data: Data) -> bytes:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
     def write(self, data: Data) -> None:
-        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            atomic_write_bytes(self.path, encoded)
+            atomic_write_bytes(self.path, self.encode(data))
         except OSError:
             self._cache = None  # the file on disk still holds the previous version; read it again
             raise

@@ -1,0 +1,41 @@
+"""Write the store's buffered values on an interval, and keep going when the disk says no."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from quranbot.store.state import StateStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 2.0
+
+
+class PeriodicFlusher:
+    """`await flusher.run()` in a task; cancel it at shutdown, then `store.close()` flushes the rest."""
+
+    def __init__(self, store: StateStore, interval: float = DEFAULT_INTERVAL) -> None:
+        self.store = store
+        self.interval = interval
+        self.failures = 0
+
+    def flush_once(self) -> bool:
+        if not self.store.dirty:
+            return True
+        try:
+            self.store.flush()
+        except OSError as exc:
+            self.failures += 1
+            log.error(
+                "Could not save state to %s (%s); the previous files are intact and the changes are kept "
+                "in memory until the next try in %.0f s",
+                self.store.state_dir, exc.strerror or exc, self.interval,
+            )  # fmt: skip
+            return False
+        return True
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.flush_once()

@@ -1,0 +1,228 @@
+"""`StateStore`: the bot's state files, opened once by the one process allowed to write them.
+
+Cold values (settings, quiz scores) are written when they change. Hot values (playback position,
+listening time) are buffered in memory and written by `flush()`, which the bot calls on an interval
+and at shutdown, so a position update every second costs no disk write and a crash loses at most one
+interval. A file that does not parse at start is moved aside and restored from the newest backup that
+holds a good copy, loudly.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Document, Table
+
+from quranbot.atomic_file import atomic_write_bytes, sweep_temporaries
+from quranbot.store.layout import PLAYBACK, QUIZ, SETTINGS, STATE_FILES, STATS
+from quranbot.store.lock import StateLock
+from quranbot.store.records import GuildPlayback, GuildSettings, ListeningStats, QuizScore
+from quranbot.store.schema import SCHEMAS, Data, Schema
+from quranbot.store.storage import AtomicJSONStorage, CorruptStateFile, parse_state_bytes
+
+log = logging.getLogger(__name__)
+
+#: (backups_dir, file name) -> (archive, bytes) of the newest backup holding a good copy, or None.
+BackupFinder = Callable[[Path, str], "tuple[Path, bytes] | None"]
+
+
+class StoreUnavailable(RuntimeError):
+    """The state directory cannot be used (permissions, a newer schema, ...); the message says why."""
+
+
+class StateTable(Table):
+    def upsert_many(self, documents: Mapping[int, Mapping[str, Any]]) -> None:
+        """Insert or replace documents by id in ONE write (TinyDB rewrites the whole file per call)."""
+
+        def updater(table: dict[int, Mapping[str, Any]]) -> None:
+            for doc_id, document in documents.items():
+                table[doc_id] = dict(document)
+
+        self._update_table(updater)
+        self._next_id = None
+
+
+class StateDB(TinyDB):
+    table_class = StateTable
+
+
+def _guild_table(guild_id: int) -> str:
+    return f"guild:{guild_id}"
+
+
+class StateStore:
+    """Open with `StateStore(state_dir, backups_dir).open()`; `close()` flushes and releases the lock."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        backups_dir: Path,
+        schemas: Mapping[str, Schema] = SCHEMAS,
+        find_backup: BackupFinder | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.backups_dir = backups_dir
+        self._schemas = schemas
+        self._find_backup = find_backup
+        self._lock = StateLock(state_dir)
+        self._dbs: dict[str, StateDB] = {}
+        self._pending_playback: dict[int, GuildPlayback] = {}
+        self._pending_listening: dict[tuple[int, int], ListeningStats] = {}
+        self.recovered: list[str] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def open(self) -> StateStore:
+        try:
+            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._lock.acquire()
+        except PermissionError as exc:
+            raise StoreUnavailable(
+                f"Cannot write the state directory {self.state_dir}: {exc.strerror}"
+            ) from None
+        try:
+            for leftover in sweep_temporaries(self.state_dir):
+                log.info("Removed %s, left by a write that was interrupted", leftover.name)
+            for name in STATE_FILES:
+                self._dbs[name] = self._open_file(name)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Flush buffered values and release the lock (on clean shutdown: SIGTERM, SIGINT)."""
+        if not self._lock.held:
+            return
+        try:
+            self.flush()
+        finally:
+            for db in self._dbs.values():
+                db.close()
+            self._dbs.clear()
+            self._lock.release()
+
+    def __enter__(self) -> StateStore:
+        return self.open()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _open_file(self, name: str) -> StateDB:
+        path = self.state_dir / name
+        data: Data | None
+        try:
+            data = parse_state_bytes(path, path.read_bytes())
+        except FileNotFoundError:
+            data = None
+        except CorruptStateFile as exc:
+            data = self._recover(path, exc)
+        upgraded, changed = self._schemas[name].upgrade(data)
+        if changed:
+            atomic_write_bytes(path, AtomicJSONStorage.encode(upgraded))
+        return StateDB(path, storage=AtomicJSONStorage)
+
+    def _recover(self, path: Path, problem: CorruptStateFile) -> Data | None:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+        os.replace(path, aside)
+        self.recovered.append(path.name)
+        found = self._find_backup(self.backups_dir, path.name) if self._find_backup else None
+        if found is None:
+            log.critical(
+                "%s was unreadable (%s): moved it to %s. No backup holds a good copy, so %s starts EMPTY; "
+                "restore an older backup with `quranbot backup restore` if you have one elsewhere",
+                path.name, problem.reason, aside.name, path.name,
+            )  # fmt: skip
+            return None
+        archive, raw = found
+        data = parse_state_bytes(path, raw)
+        atomic_write_bytes(path, raw)
+        log.critical(
+            "%s was unreadable (%s): moved it to %s and restored it from backup %s",
+            path.name, problem.reason, aside.name, archive.name,
+        )  # fmt: skip
+        return data
+
+    def _table(self, name: str, table: str) -> StateTable:
+        if name not in self._dbs:
+            raise RuntimeError("the state store is not open")
+        result = self._dbs[name].table(table, cache_size=0)
+        assert isinstance(result, StateTable)
+        return result
+
+    # -- hot values: buffered, written by flush() ---------------------------------------------------
+    def playback(self, guild_id: int) -> GuildPlayback:
+        pending = self._pending_playback.get(guild_id)
+        if pending is not None:
+            return GuildPlayback.from_document(pending.to_document())
+        document = self._table(PLAYBACK, "guilds").get(doc_id=guild_id)
+        return GuildPlayback.from_document(dict(document)) if document else GuildPlayback(guild_id)
+
+    def set_playback(self, playback: GuildPlayback) -> None:
+        self._pending_playback[playback.guild_id] = GuildPlayback.from_document(playback.to_document())
+
+    def listening(self, guild_id: int, user_id: int) -> ListeningStats:
+        pending = self._pending_listening.get((guild_id, user_id))
+        if pending is not None:
+            return ListeningStats.from_document(pending.to_document())
+        document = self._table(STATS, _guild_table(guild_id)).get(doc_id=user_id)
+        return ListeningStats.from_document(dict(document)) if document else ListeningStats(guild_id, user_id)
+
+    def add_listening(
+        self, guild_id: int, user_id: int, seconds: float, now: float, new_session: bool = False
+    ) -> None:
+        stats = self.listening(guild_id, user_id)
+        stats.seconds += seconds
+        stats.sessions += int(new_session)
+        stats.last_seen = now
+        self._pending_listening[(guild_id, user_id)] = stats
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._pending_playback or self._pending_listening)
+
+    def flush(self) -> None:
+        """Write buffered values: one write per file. On failure (a full disk) they stay buffered."""
+        if self._pending_playback:
+            pending = dict(self._pending_playback)
+            self._table(PLAYBACK, "guilds").upsert_many({g: p.to_document() for g, p in pending.items()})
+            for guild_id, value in pending.items():
+                if self._pending_playback.get(guild_id) is value:
+                    del self._pending_playback[guild_id]
+        if self._pending_listening:
+            by_guild: dict[int, dict[int, dict[str, Any]]] = {}
+            for (guild_id, user_id), stats in self._pending_listening.items():
+                by_guild.setdefault(guild_id, {})[user_id] = stats.to_document()
+            for guild_id, documents in by_guild.items():
+                self._table(STATS, _guild_table(guild_id)).upsert_many(documents)
+                for user_id in documents:
+                    self._pending_listening.pop((guild_id, user_id), None)
+
+    # -- cold values: written at once ---------------------------------------------------------------
+    def settings(self, guild_id: int) -> GuildSettings:
+        document = self._table(SETTINGS, "guilds").get(doc_id=guild_id)
+        return GuildSettings.from_document(dict(document)) if document else GuildSettings(guild_id)
+
+    def all_settings(self) -> list[GuildSettings]:
+        return [GuildSettings.from_document(dict(d)) for d in self._table(SETTINGS, "guilds").all()]
+
+    def save_settings(self, settings: GuildSettings) -> None:
+        self._table(SETTINGS, "guilds").upsert(Document(settings.to_document(), doc_id=settings.guild_id))
+
+    def quiz_score(self, guild_id: int, user_id: int) -> QuizScore:
+        document = self._table(QUIZ, _guild_table(guild_id)).get(doc_id=user_id)
+        return QuizScore.from_document(dict(document)) if document else QuizScore(guild_id, user_id)
+
+    def save_quiz_score(self, score: QuizScore) -> None:
+        self._table(QUIZ, _guild_table(score.guild_id)).upsert(
+            Document(score.to_document(), doc_id=score.user_id)
+        )
+
+    def quiz_scores(self, guild_id: int) -> list[QuizScore]:
+        return [QuizScore.from_document(dict(d)) for d in self._table(QUIZ, _guild_table(guild_id)).all()]
