@@ -81,7 +81,7 @@ class StateStore:
         try:
             self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._lock.acquire()
-        except PermissionError as exc:
+        except OSError as exc:
             raise StoreUnavailable(
                 f"Cannot write the state directory {self.state_dir}: {exc.strerror}"
             ) from None
