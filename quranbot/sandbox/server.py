@@ -207,7 +207,7 @@ class Sandbox:
         return await self.world.create_message(channel.id, member.user, {"content": content})
 
     async def run_command(
-        self, member: Member, channel: Channel, name: str, **options: Any
+        self, member: Member, channel: Channel, name: str, /, **options: Any
     ) -> InteractionRecord:
         """A member runs `/name option=value ...`; returns the interaction to await the bot's answer."""
         guild, _ = self.world.channel(channel.id)
@@ -216,7 +216,7 @@ class Sandbox:
         return await self._interact(InteractionType.APPLICATION_COMMAND, member, channel, data)
 
     async def autocomplete(
-        self, member: Member, channel: Channel, name: str, focused: str, **options: Any
+        self, member: Member, channel: Channel, name: str, focused: str, /, **options: Any
     ) -> InteractionRecord:
         """A member types into option `focused` of `/name`; `.wait()` then `.choices` give the suggestions."""
         guild, _ = self.world.channel(channel.id)

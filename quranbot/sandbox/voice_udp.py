@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
 from nacl.exceptions import CryptoError
@@ -66,7 +67,7 @@ def decrypt_rtp(datagram: bytes, mode: str, key: bytes) -> RtpPacket:
             plain = AESGCM(key).decrypt(nonce_counter + bytes(8), ciphertext, aad)
         else:
             raise PacketError(f"unsupported mode {mode}")
-    except (CryptoError, ValueError) as exc:
+    except (CryptoError, InvalidTag, ValueError) as exc:
         if isinstance(exc, PacketError):
             raise
         raise PacketError("packet failed authentication") from exc
