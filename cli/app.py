@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from quranbot import __version__
+from quranbot.cli.backup import backup_app
 from quranbot.cli.context import CliContext
 from quranbot.cli.demo import demo_command
 from quranbot.cli.run import run_command
@@ -54,6 +55,7 @@ def root(
 app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("sandbox")(sandbox_command)
+app.add_typer(backup_app, name="backup")
 
 
 def main() -> None:

@@ -367,3 +367,19 @@ def test_a_newer_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
 def test_migrations_must_be_numbered_in_order() -> None:
     with pytest.raises(ValueError, match="in order"):
         Schema("x.json", (Migration(3, "skips 2", lambda d: d),))
+
+
+def test_the_flusher_writes_statistics_on_their_own_slower_interval(tmp_path: Path) -> None:
+    from quranbot.store.flusher import PeriodicFlusher
+
+    with store(tmp_path) as state:
+        flusher = PeriodicFlusher(state, interval=2.0, statistics_interval=3600.0)
+        state.set_playback(GuildPlayback(1, position_frames=50))
+        state.add_listening(1, 7, 30.0, now=1.0)
+        assert flusher.flush_once()
+        on_disk = json.loads((tmp_path / "state" / STATS).read_text())
+        assert "guild:1" not in on_disk  # statistics wait for their interval
+        assert json.loads((tmp_path / "state" / PLAYBACK).read_text())["guilds"]["1"]["position_frames"] == 50
+        assert state.listening(1, 7).seconds == 30.0  # still readable from the buffer
+    on_disk = json.loads((tmp_path / "state" / STATS).read_text())  # close() flushed everything
+    assert on_disk["guild:1"]["7"]["seconds"] == 30.0

@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from quranbot.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 2.0
+DEFAULT_STATISTICS_INTERVAL = 30.0
 
 
 class PeriodicFlusher:
-    """`await flusher.run()` in a task; cancel it at shutdown, then `store.close()` flushes the rest."""
+    """`await flusher.run()` in a task; cancel it at shutdown, then `store.close()` flushes the rest.
 
-    def __init__(self, store: StateStore, interval: float = DEFAULT_INTERVAL) -> None:
+    The position is written every `interval` seconds; listening statistics every `statistics_interval`.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        interval: float = DEFAULT_INTERVAL,
+        statistics_interval: float = DEFAULT_STATISTICS_INTERVAL,
+    ) -> None:
         self.store = store
         self.interval = interval
+        self.statistics_interval = statistics_interval
         self.failures = 0
+        self._statistics_due = time.monotonic() + statistics_interval
 
     def flush_once(self) -> bool:
         if not self.store.dirty:
             return True
+        statistics = time.monotonic() >= self._statistics_due
         try:
-            self.store.flush()
+            self.store.flush(statistics=statistics)
         except OSError as exc:
             self.failures += 1
             log.error(
@@ -33,6 +46,8 @@ class PeriodicFlusher:
                 self.store.state_dir, exc.strerror or exc, self.interval,
             )  # fmt: skip
             return False
+        if statistics:
+            self._statistics_due = time.monotonic() + self.statistics_interval
         return True
 
     async def run(self) -> None:

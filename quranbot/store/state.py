@@ -187,15 +187,19 @@ class StateStore:
     def dirty(self) -> bool:
         return bool(self._pending_playback or self._pending_listening)
 
-    def flush(self) -> None:
-        """Write buffered values: one write per file. On failure (a full disk) they stay buffered."""
+    def flush(self, statistics: bool = True) -> None:
+        """Write buffered values: one write per file. On failure (a full disk) they stay buffered.
+
+        `statistics=False` writes only the small playback file: the large statistics file is written
+        less often, because encoding it holds the GIL that the audio thread needs every 20 ms.
+        """
         if self._pending_playback:
             pending = dict(self._pending_playback)
             self._table(PLAYBACK, "guilds").upsert_many({g: p.to_document() for g, p in pending.items()})
             for guild_id, value in pending.items():
                 if self._pending_playback.get(guild_id) is value:
                     del self._pending_playback[guild_id]
-        if self._pending_listening:
+        if statistics and self._pending_listening:
             by_guild: dict[int, dict[int, dict[str, Any]]] = {}
             for (guild_id, user_id), stats in self._pending_listening.items():
                 by_guild.setdefault(guild_id, {})[user_id] = stats.to_document()

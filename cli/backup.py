@@ -1,0 +1,204 @@
+"""`quranbot backup ...`: make, list, verify and restore backups of the bot's state.
+
+Making, listing and verifying only read the state, so they are safe while the bot runs. Restoring
+replaces the state files, which only the bot may write while it runs (one writer per file), so it
+refuses until the bot is stopped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from quranbot.backup.archive import (
+    BackupInfo,
+    BackupInvalid,
+    backup_paths,
+    create_backup,
+    list_backups,
+    restore_backup,
+    verify_backup,
+)
+from quranbot.cli.context import cli_context
+from quranbot.log_setup import configure_logging
+from quranbot.paths import Paths
+from quranbot.store.layout import STATE_FILES
+from quranbot.store.lock import StateLocked, lock_holder
+
+backup_app = typer.Typer(
+    help="Make, list, verify and restore backups of the bot's state.", no_args_is_help=True
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _files(info: BackupInfo) -> str:
+    return f"{len(info.files)} file" + ("" if len(info.files) == 1 else "s")
+
+
+def _when(info: BackupInfo) -> str:
+    return info.created.strftime("%Y-%m-%d %H:%M")
+
+
+def _running_message(paths: Paths, pid: int) -> str:
+    who = f"process {pid}" if pid > 0 else "another process"
+    return (
+        f"QuranBot is running ({who}) and owns the state in {paths.state_dir}; restoring now would race "
+        "its writes. Stop it first (e.g. `systemctl stop quranbot`, or Ctrl+C on `quranbot run`), then "
+        "restore. Asking a running bot to pause its writes arrives with the control socket."
+    )
+
+
+def _resolve(paths: Paths, name: str) -> Path:
+    """A backup's file name in the backups directory, or a path to an archive anywhere."""
+    candidate = Path(name).expanduser()
+    if candidate.name == name and (paths.backups_dir / name).is_file():
+        return paths.backups_dir / name
+    if candidate.is_file():
+        return candidate
+    raise _fail(f"No backup {name!r}: not a file, nor a file in {paths.backups_dir}")
+
+
+@backup_app.command("create")
+def create_command(ctx: typer.Context) -> None:
+    """Back up the state files now (safe while the bot runs)."""
+    context = cli_context(ctx)
+    configure_logging(context.verbose)
+    paths = context.paths
+    try:
+        info = create_backup(paths.state_dir, paths.backups_dir)
+    except (OSError, BackupInvalid) as exc:
+        raise _fail(f"The backup failed: {exc}") from None
+    names = ", ".join(entry.name for entry in info.files) or "no state files yet"
+    out.print(f"Backed up {names} to {escape(str(info.path))} ({_size(info.size)})", soft_wrap=True)
+
+
+@backup_app.command("list")
+def list_command(ctx: typer.Context) -> None:
+    """List the backups, newest first, each checked."""
+    paths = cli_context(ctx).paths
+    try:
+        backups = list_backups(paths.backups_dir, verify=True)
+    except OSError as exc:
+        raise _fail(f"Cannot read the backups directory: {exc}") from None
+    if not backups:
+        out.print(f"No backups in {escape(str(paths.backups_dir))}", soft_wrap=True)
+        return
+    table = Table(
+        title=f"Backups in {escape(str(paths.backups_dir))}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("Name", no_wrap=True)
+    table.add_column("Created (UTC)", no_wrap=True)
+    table.add_column("Files", justify="right", no_wrap=True)
+    table.add_column("Size", justify="right", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    for info in backups:
+        status = "[green]ok[/]" if info.ok else "[red]INVALID[/]"
+        table.add_row(info.name, _when(info), str(len(info.files)), _size(info.size), status)
+    out.print(table)
+    # Reasons go below the table, where a long one is readable in an 80-column terminal.
+    for info in backups:
+        if not info.ok:
+            out.print(f"[red]INVALID[/] {escape(info.name)}: {escape(info.error or '')}", soft_wrap=True)
+
+
+@backup_app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(help="A backup's file name or path (default: every backup).")
+    ] = None,
+) -> None:
+    """Check backups completely (names, manifest, checksums, parse); exit 1 if any is invalid."""
+    paths = cli_context(ctx).paths
+    try:
+        targets = [_resolve(paths, name)] if name is not None else sorted(backup_paths(paths.backups_dir))
+    except OSError as exc:
+        raise _fail(f"Cannot read the backups directory: {exc}") from None
+    if not targets:
+        out.print(f"No backups in {escape(str(paths.backups_dir))}", soft_wrap=True)
+        return
+    invalid = 0
+    for path in targets:
+        try:
+            info = verify_backup(path)
+        except BackupInvalid as exc:
+            invalid += 1
+            out.print(f"[red]INVALID[/] {escape(path.name)}: {escape(exc.reason)}", soft_wrap=True)
+            continue
+        out.print(f"[green]OK[/]      {escape(info.name)} ({_files(info)})", soft_wrap=True)
+    if invalid:
+        raise _fail(f"{invalid} of {len(targets)} backups are invalid")
+
+
+@backup_app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A backup's file name in the backups directory, or a path.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the state with a backup's (the bot must be stopped; the current state is backed up first)."""
+    context = cli_context(ctx)
+    configure_logging(context.verbose)
+    paths = context.paths
+    path = _resolve(paths, name)
+    holder = lock_holder(paths.state_dir)
+    if holder is not None:
+        raise _fail(_running_message(paths, holder))
+    try:
+        info = verify_backup(path)
+    except BackupInvalid as exc:
+        raise _fail(f"Not restoring {path.name}: {exc.reason}") from None
+    held = {entry.name for entry in info.files}
+    dropped = [n for n in STATE_FILES if n not in held and (paths.state_dir / n).exists()]
+    out.print(
+        f"Restore {escape(info.name)} (made {_when(info)} UTC: {', '.join(sorted(held)) or 'no files'}) "
+        f"into {escape(str(paths.state_dir))}. The current state is backed up first.",
+        soft_wrap=True,
+    )
+    if dropped:
+        out.print(f"Not in this backup, so moved aside: {', '.join(dropped)}", soft_wrap=True)
+    if not yes and not typer.confirm("Restore?", default=False):
+        out.print("Nothing changed.")
+        raise typer.Exit(1)
+    try:
+        result = restore_backup(path, paths.state_dir, paths.backups_dir)
+    except StateLocked as exc:
+        raise _fail(_running_message(paths, exc.pid or -1)) from None
+    except BackupInvalid as exc:
+        raise _fail(f"Not restoring {path.name}: {exc.reason}") from None
+    except OSError as exc:
+        raise _fail(
+            f"The restore failed: {exc}. If it stopped part-way, the state from before it is in the "
+            f"newest backup in {paths.backups_dir}"
+        ) from None
+    out.print(
+        f"Restored {', '.join(result.restored) or 'no files'} from {escape(info.name)}.", soft_wrap=True
+    )
+    for aside in result.moved_aside:
+        out.print(f"Moved aside: {escape(str(aside))}", soft_wrap=True)
+    if result.safety_backup is not None:
+        out.print(f"The state before the restore is in {escape(str(result.safety_backup))}", soft_wrap=True)
