@@ -26,6 +26,7 @@ from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.log_setup import configure_logging
+from quranbot.paths import Paths
 from quranbot.secret import Secret
 
 if TYPE_CHECKING:
@@ -54,34 +55,33 @@ def demo_command(
         seconds = 10.0
     try:
         if context.home is not None:
-            asyncio.run(_demo(context.paths.sandbox_dir, context.paths.audio_dir, headless, seconds))
+            asyncio.run(_demo(context.paths, headless, seconds))
         else:
             with tempfile.TemporaryDirectory(prefix="quranbot-demo-") as tmp:
-                asyncio.run(_demo(Path(tmp) / "sandbox", Path(tmp) / "audio", headless, seconds))
+                asyncio.run(_demo(Paths.under(Path(tmp)), headless, seconds))
     except (StartupError, FfmpegMissing) as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
 
 
-async def _demo(sandbox_dir: Path, audio_dir: Path, headless: bool, seconds: float | None) -> None:
-    from quranbot.sandbox.server import (
-        Sandbox,
-    )  # here, not at the top: `quranbot run` never loads the sandbox
+async def _demo(paths: Paths, headless: bool, seconds: float | None) -> None:
+    # Imported here, not at the top, so that `quranbot run` never loads the sandbox.
+    from quranbot.sandbox.server import Sandbox
 
-    tone = audio_dir / "demo-tone-440hz.ogg"
+    tone = paths.audio_dir / "demo-tone-440hz.ogg"
     if not tone.is_file():
         await asyncio.to_thread(write_tone, tone, DEMO_TONE_HZ, DEMO_TONE_SECONDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Sandbox(sandbox_dir) as sandbox:
+    async with Sandbox(paths.sandbox_dir) as sandbox:
         voice = sandbox.default.voice
         await sandbox.join_voice(sandbox.default.listener, voice)  # someone is listening
         listener = sandbox.listener(voice)
         settings = BotSettings(token=Secret(sandbox.token), voice_channels=(voice.id,), audio_file=tone)
         bot = asyncio.create_task(
-            run_bot(settings, connector=sandbox.connector(), stop=stop, handle_signals=False)
+            run_bot(settings, paths, connector=sandbox.connector(), stop=stop, handle_signals=False)
         )
         started = time.perf_counter()
         deadline = None if seconds is None else started + seconds

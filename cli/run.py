@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.log_setup import configure_logging
+from quranbot.paths import Paths
 from quranbot.secret import Secret
 
 TOKEN_ENV = "QURANBOT_TOKEN"
@@ -80,6 +82,10 @@ def run_command(
         typer.Option(help="Audio file to play in the voice channels.", exists=True, dir_okay=False),
     ] = None,
     loop: Annotated[bool, typer.Option(help="Start the audio again when it ends.")] = True,
+    flush_interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between saves of the playback position.")
+    ] = 2.0,
+    backup_every: Annotated[int, typer.Option(min=1, help="Minutes between automatic state backups.")] = 60,
 ) -> None:
     """Run the bot in the foreground until Ctrl+C or SIGTERM.
 
@@ -102,14 +108,19 @@ def run_command(
             token = read_token(token_file or default_token_file)
         redactor.add(token)
         settings = BotSettings(
-            token=token, voice_channels=tuple(voice_channel or ()), audio_file=audio, loop=loop
+            token=token,
+            voice_channels=tuple(voice_channel or ()),
+            audio_file=audio,
+            loop=loop,
+            flush_interval=flush_interval,
+            backup_interval=timedelta(minutes=backup_every),
         )
-        asyncio.run(_run(settings, target))
+        asyncio.run(_run(settings, paths, target))
     except StartupError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
 
 
-async def _run(settings: BotSettings, target: SandboxTarget | None) -> None:
+async def _run(settings: BotSettings, paths: Paths, target: SandboxTarget | None) -> None:
     """The connector is made inside the event loop that will use it."""
-    await run_bot(settings, connector=None if target is None else target.connector())
+    await run_bot(settings, paths, connector=None if target is None else target.connector())

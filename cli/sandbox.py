@@ -28,9 +28,8 @@ def sandbox_command(
 
 
 async def _serve(directory: Path, port: int, home_given: bool) -> None:
-    from quranbot.sandbox.server import (
-        Sandbox,
-    )  # here, not at the top: `quranbot run` never loads the sandbox
+    # Imported here, not at the top, so that `quranbot run` never loads the sandbox.
+    from quranbot.sandbox.server import Sandbox
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

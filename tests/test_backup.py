@@ -7,15 +7,13 @@ import hashlib
 import json
 import logging
 import stat
-import subprocess
-import sys
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from processes import lock_held_by_child
 
 import quranbot.backup.archive as archive_module
 from quranbot import __version__
@@ -85,23 +83,6 @@ def craft(
         for name, raw in members.items():
             archive.writestr(name, raw)
     return path
-
-
-@contextmanager
-def lock_held_by_child(state_dir: Path) -> Iterator[subprocess.Popen[str]]:
-    """Another real process holding the state lock, as the running bot would."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    code = (
-        "import sys, time; from pathlib import Path; from quranbot.store.lock import StateLock;"
-        "StateLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(60)"
-    )
-    child = subprocess.Popen([sys.executable, "-c", code, str(state_dir)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "held"
-        yield child
-    finally:
-        child.kill()
-        child.wait(timeout=10)
 
 
 # -- create, list, verify ---------------------------------------------------------------------------

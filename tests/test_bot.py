@@ -11,6 +11,7 @@ import pytest
 
 from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
+from quranbot.paths import Paths
 from quranbot.sandbox.server import Sandbox
 from quranbot.secret import Secret
 
@@ -24,7 +25,7 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-async def start_bot(sandbox: Sandbox) -> AsyncIterator[StartBot]:
+async def start_bot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[StartBot]:
     """Start the bot on the sandbox; it is stopped (as SIGTERM would) at the end of the test."""
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -32,7 +33,13 @@ async def start_bot(sandbox: Sandbox) -> AsyncIterator[StartBot]:
     async def start(**settings: object) -> asyncio.Task[None]:
         config = BotSettings(token=Secret(sandbox.token), **settings)  # type: ignore[arg-type]
         task = asyncio.create_task(
-            run_bot(config, connector=sandbox.connector(), stop=stop, handle_signals=False)
+            run_bot(
+                config,
+                Paths.under(tmp_path / "home"),
+                connector=sandbox.connector(),
+                stop=stop,
+                handle_signals=False,
+            )
         )
         tasks.append(task)
         return task
@@ -85,10 +92,10 @@ async def test_bot_joins_voice_and_the_channel_hears_the_tone(
     assert dominant_hz(listener.pcm()[-48_000 * 4 * 3 :]) == pytest.approx(440, abs=2)  # last 3 s, FFT
 
 
-async def test_bad_token_is_a_clear_error_without_the_token(sandbox: Sandbox) -> None:
+async def test_bad_token_is_a_clear_error_without_the_token(sandbox: Sandbox, tmp_path: Path) -> None:
     token = "MTIz.bad-token.value-that-must-not-leak"
     settings = BotSettings(token=Secret(token))
     with pytest.raises(StartupError) as caught:
-        await run_bot(settings, connector=sandbox.connector(), handle_signals=False)
+        await run_bot(settings, Paths.under(tmp_path), connector=sandbox.connector(), handle_signals=False)
     assert "rejected the bot token" in str(caught.value)
     assert token not in str(caught.value) and token not in repr(settings)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import signal
 import subprocess
@@ -11,34 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from processes import finish, start_quranbot
 
 from quranbot import __version__
 from quranbot.paths import Paths
 from quranbot.sandbox.server import Sandbox
 
-QURANBOT = [sys.executable, "-m", "quranbot"]
-
-
-async def quranbot(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *QURANBOT,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {}), "NO_COLOR": "1", "COLUMNS": "200"},
-    )
-
-
-async def finish(process: asyncio.subprocess.Process, timeout: float = 30.0) -> tuple[int, str, str]:
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
 
 async def test_version_and_help() -> None:
-    code, out, _ = await finish(await quranbot("--version"))
+    code, out, _ = await finish(await start_quranbot("--version"))
     assert code == 0 and out.strip() == f"quranbot {__version__}"
-    code, out, _ = await finish(await quranbot("--help"))
+    code, out, _ = await finish(await start_quranbot("--help"))
     assert code == 0
     for command in ("run", "demo", "sandbox", "--home"):
         assert command in out
@@ -67,7 +48,7 @@ async def test_run_with_a_bad_token_exits_nonzero_without_printing_it(
     token = "MTIzNDU2.sandbox.this-token-is-wrong-and-secret"
     token_file = tmp_path / "token"
     token_file.write_text(token + "\n")
-    process = await quranbot(
+    process = await start_quranbot(
         "--home", str(tmp_path / "home"), "run", "--sandbox", sandbox.url,
         "--sandbox-cert", str(sandbox.cert_file), "--token-file", str(token_file),
     )  # fmt: skip
@@ -80,14 +61,14 @@ async def test_run_with_a_bad_token_exits_nonzero_without_printing_it(
 
 async def test_run_missing_token_file_is_named(tmp_path: Path) -> None:
     code, _, err = await finish(
-        await quranbot("--home", str(tmp_path), "run", "--token-file", str(tmp_path / "nope"))
+        await start_quranbot("--home", str(tmp_path), "run", "--token-file", str(tmp_path / "nope"))
     )
     assert code == 1 and f"Token file {tmp_path / 'nope'} does not exist" in " ".join(err.split())
 
 
 async def test_run_plays_in_voice_and_leaves_cleanly_on_sigterm(sandbox: Sandbox, tone_440: Path) -> None:
     default = sandbox.default
-    process = await quranbot(
+    process = await start_quranbot(
         "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
         "--token-file", str(sandbox.directory / "token"),
         "--voice-channel", str(default.voice.id), "--audio", str(tone_440),
@@ -106,7 +87,7 @@ async def test_run_plays_in_voice_and_leaves_cleanly_on_sigterm(sandbox: Sandbox
 
 async def test_demo_headless_prints_what_the_channel_heard(tmp_path: Path) -> None:
     code, out, err = await finish(
-        await quranbot("--home", str(tmp_path), "demo", "--headless", "--seconds", "4")
+        await start_quranbot("--home", str(tmp_path), "demo", "--headless", "--seconds", "4")
     )
     assert code == 0, err
     summary = re.search(r"packets=(\d+) lost=(\d+) median_gap=([\d.]+)ms .*dominant=([\d.]+)Hz", out)

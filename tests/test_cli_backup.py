@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from processes import lock_held_by_child, run_quranbot
 
 from quranbot.paths import Paths
 from quranbot.store.layout import PLAYBACK, SETTINGS, STATE_FILES, STATS
 
 
-@contextmanager
-def lock_held_by_child(state_dir: Path) -> Iterator[subprocess.Popen[str]]:
-    """Another real process holding the state lock, as the running bot does."""
-    code = (
-        "import sys, time; from pathlib import Path; from quranbot.store.lock import StateLock;"
-        "StateLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(60)"
-    )
-    child = subprocess.Popen([sys.executable, "-c", code, str(state_dir)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "held"
-        yield child
-    finally:
-        child.kill()
-        child.wait(timeout=10)
-
-
 def quranbot(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "quranbot", "--home", str(home), "backup", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
+    return run_quranbot("--home", str(home), "backup", *args, stdin=stdin)
 
 
 def write(state_dir: Path, files: dict[str, object]) -> dict[str, bytes]:

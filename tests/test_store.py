@@ -10,14 +10,13 @@ import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
+from processes import lock_held_by_child
 
 from quranbot.store.layout import PLAYBACK, STATE_FILES, STATS
 from quranbot.store.lock import StateLocked, lock_holder
@@ -301,23 +300,10 @@ def test_a_full_disk_keeps_the_previous_file_and_the_buffered_values(
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
-    (tmp_path / "state").mkdir()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import sys, time; from pathlib import Path; from quranbot.store.lock import StateLock;"
-            f"StateLock(Path({str(tmp_path / 'state')!r})).acquire(); print('held', flush=True);"
-            "time.sleep(60)"
-        )],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with lock_held_by_child(tmp_path / "state") as holder:
         assert lock_holder(tmp_path / "state") == holder.pid
         with pytest.raises(StateLocked, match=f"in use by process {holder.pid}"):
             store(tmp_path).open()
-    finally:
-        holder.kill()
-        holder.wait()
     assert lock_holder(tmp_path / "state") is None  # the kernel released it with the process
     store(tmp_path).open().close()
 

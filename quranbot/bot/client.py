@@ -8,9 +8,11 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from quranbot.bot.cogs.listening import ListeningCog
 from quranbot.bot.cogs.ping import PingCog
 from quranbot.bot.cogs.voice_presence import VoicePresenceCog
 from quranbot.bot.settings import BotSettings
+from quranbot.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +26,16 @@ def bot_intents() -> discord.Intents:
 
 
 class QuranBot(commands.Bot):
-    def __init__(self, settings: BotSettings, **options: Any) -> None:
+    def __init__(self, settings: BotSettings, store: StateStore, **options: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned, intents=bot_intents(), help_command=None, **options
         )
         self.settings = settings
+        self.store = store
 
     async def setup_hook(self) -> None:
         await self.add_cog(PingCog(self))
+        await self.add_cog(ListeningCog(self, self.store))
         await self.add_cog(
             VoicePresenceCog(self, self.settings.voice_channels, self.settings.audio_file, self.settings.loop)
         )

@@ -1,16 +1,27 @@
-"""Run the bot until it is stopped, turning Discord's refusals into messages an admin can act on."""
+"""Run the bot until it is stopped: open the state, start the flusher and the backup schedule, log in,
+and on the way out leave voice, flush and release the state. Discord's refusals become messages an
+admin can act on (`StartupError`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
 import aiohttp
 import discord
 
+from quranbot.backup.archive import newest_good_copy
+from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.client import QuranBot
 from quranbot.bot.settings import BotSettings
+from quranbot.paths import Paths
+from quranbot.store.flusher import PeriodicFlusher
+from quranbot.store.lock import StateLocked
+from quranbot.store.schema import SchemaTooNew
+from quranbot.store.state import StateStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +30,20 @@ class StartupError(RuntimeError):
     """The bot cannot run as configured; the message says why and what to do."""
 
 
+def open_state(paths: Paths) -> StateStore:
+    """The state store, repaired from backups if a file is unreadable; refusals become StartupError."""
+    store = StateStore(paths.state_dir, paths.backups_dir, find_backup=newest_good_copy)
+    try:
+        return store.open()
+    except StateLocked as exc:
+        raise StartupError(f"{exc}: is QuranBot already running?") from None
+    except (StoreUnavailable, SchemaTooNew) as exc:
+        raise StartupError(str(exc)) from None
+
+
 async def run_bot(
     settings: BotSettings,
+    paths: Paths,
     connector: aiohttp.BaseConnector | None = None,
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
@@ -28,12 +51,29 @@ async def run_bot(
     """Log in and run until `stop` is set (SIGINT/SIGTERM set it) or the connection ends for good."""
     if not settings.token:
         raise StartupError("No bot token given: pass --token-file, or set QURANBOT_TOKEN")
-    bot = QuranBot(settings, connector=connector)
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
+    store = open_state(paths)
+    flusher = PeriodicFlusher(store, settings.flush_interval, settings.statistics_interval)
+    flushing = asyncio.create_task(flusher.run(), name="state flusher")
+    backups = BackupScheduler(paths.state_dir, paths.backups_dir, settings.backup_interval)
+    backups.start()
+    try:
+        await _run_client(QuranBot(settings, store, connector=connector), settings, stop)
+    finally:
+        flushing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flushing
+        backups.shutdown()
+        store.close()  # the last flush: position and statistics as they are now
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+async def _run_client(bot: QuranBot, settings: BotSettings, stop: asyncio.Event) -> None:
     try:
         async with bot:
             runner = asyncio.create_task(bot.start(settings.token.reveal()))
@@ -61,6 +101,3 @@ async def run_bot(
         raise StartupError(
             f"Discord closed the gateway with code {exc.code}: {exc.reason or 'no reason given'}"
         ) from None
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)

@@ -6,6 +6,7 @@ The full configuration file arrives with the setup wizard; until then these come
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from quranbot.secret import Secret
@@ -20,3 +21,9 @@ class BotSettings:
     audio_file: Path | None = None
     #: Start the file again when it ends.
     loop: bool = True
+    #: Seconds between writes of the playback position (a SIGKILL loses at most this much).
+    flush_interval: float = 2.0
+    #: Seconds between writes of listening statistics (a larger file, written less often).
+    statistics_interval: float = 30.0
+    #: How often the state is backed up.
+    backup_interval: timedelta = timedelta(hours=1)

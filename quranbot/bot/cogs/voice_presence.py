@@ -48,6 +48,7 @@ class VoicePresenceCog(commands.Cog):
         except (TimeoutError, discord.ClientException) as exc:
             log.error("Could not join #%s: %s", channel.name, exc)
             return
+        self.bot.dispatch("voice_ready", voice)
         if self.audio_file is not None:
             await self._play(voice, self.audio_file)
 
