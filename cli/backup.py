@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -26,6 +25,7 @@ from quranbot.backup.archive import (
     verify_backup,
 )
 from quranbot.cli.context import cli_context
+from quranbot.cli.output import fail, human_size, out
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
 from quranbot.store.layout import STATE_FILES
@@ -34,22 +34,6 @@ from quranbot.store.lock import StateLocked, lock_holder
 backup_app = typer.Typer(
     help="Make, list, verify and restore backups of the bot's state.", no_args_is_help=True
 )
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024 or unit == "MiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def _files(info: BackupInfo) -> str:
@@ -76,7 +60,7 @@ def _resolve(paths: Paths, name: str) -> Path:
         return paths.backups_dir / name
     if candidate.is_file():
         return candidate
-    raise _fail(f"No backup {name!r}: not a file, nor a file in {paths.backups_dir}")
+    raise fail(f"No backup {name!r}: not a file, nor a file in {paths.backups_dir}")
 
 
 @backup_app.command("create")
@@ -88,9 +72,9 @@ def create_command(ctx: typer.Context) -> None:
     try:
         info = create_backup(paths.state_dir, paths.backups_dir)
     except (OSError, BackupInvalid) as exc:
-        raise _fail(f"The backup failed: {exc}") from None
+        raise fail(f"The backup failed: {exc}") from None
     names = ", ".join(entry.name for entry in info.files) or "no state files yet"
-    out.print(f"Backed up {names} to {escape(str(info.path))} ({_size(info.size)})", soft_wrap=True)
+    out.print(f"Backed up {names} to {escape(str(info.path))} ({human_size(info.size)})", soft_wrap=True)
 
 
 @backup_app.command("list")
@@ -100,7 +84,7 @@ def list_command(ctx: typer.Context) -> None:
     try:
         backups = list_backups(paths.backups_dir, verify=True)
     except OSError as exc:
-        raise _fail(f"Cannot read the backups directory: {exc}") from None
+        raise fail(f"Cannot read the backups directory: {exc}") from None
     if not backups:
         out.print(f"No backups in {escape(str(paths.backups_dir))}", soft_wrap=True)
         return
@@ -117,7 +101,7 @@ def list_command(ctx: typer.Context) -> None:
     table.add_column("Status", no_wrap=True)
     for info in backups:
         status = "[green]ok[/]" if info.ok else "[red]INVALID[/]"
-        table.add_row(info.name, _when(info), str(len(info.files)), _size(info.size), status)
+        table.add_row(info.name, _when(info), str(len(info.files)), human_size(info.size), status)
     out.print(table)
     # Reasons go below the table, where a long one is readable in an 80-column terminal.
     for info in backups:
@@ -137,7 +121,7 @@ def verify_command(
     try:
         targets = [_resolve(paths, name)] if name is not None else sorted(backup_paths(paths.backups_dir))
     except OSError as exc:
-        raise _fail(f"Cannot read the backups directory: {exc}") from None
+        raise fail(f"Cannot read the backups directory: {exc}") from None
     if not targets:
         out.print(f"No backups in {escape(str(paths.backups_dir))}", soft_wrap=True)
         return
@@ -151,7 +135,7 @@ def verify_command(
             continue
         out.print(f"[green]OK[/]      {escape(info.name)} ({_files(info)})", soft_wrap=True)
     if invalid:
-        raise _fail(f"{invalid} of {len(targets)} backups are invalid")
+        raise fail(f"{invalid} of {len(targets)} backups are invalid")
 
 
 @backup_app.command("restore")
@@ -167,11 +151,11 @@ def restore_command(
     path = _resolve(paths, name)
     holder = lock_holder(paths.state_dir)
     if holder is not None:
-        raise _fail(_running_message(paths, holder))
+        raise fail(_running_message(paths, holder))
     try:
         info = verify_backup(path)
     except BackupInvalid as exc:
-        raise _fail(f"Not restoring {path.name}: {exc.reason}") from None
+        raise fail(f"Not restoring {path.name}: {exc.reason}") from None
     held = {entry.name for entry in info.files}
     dropped = [n for n in STATE_FILES if n not in held and (paths.state_dir / n).exists()]
     out.print(
@@ -187,11 +171,11 @@ def restore_command(
     try:
         result = restore_backup(path, paths.state_dir, paths.backups_dir)
     except StateLocked as exc:
-        raise _fail(_running_message(paths, exc.pid or -1)) from None
+        raise fail(_running_message(paths, exc.pid or -1)) from None
     except BackupInvalid as exc:
-        raise _fail(f"Not restoring {path.name}: {exc.reason}") from None
+        raise fail(f"Not restoring {path.name}: {exc.reason}") from None
     except OSError as exc:
-        raise _fail(
+        raise fail(
             f"The restore failed: {exc}. If it stopped part-way, the state from before it is in the "
             f"newest backup in {paths.backups_dir}"
         ) from None

@@ -25,6 +25,7 @@ from quranbot.audio.tone import FfmpegMissing, write_tone
 from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
+from quranbot.cli.output import fail
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
 from quranbot.secret import Secret
@@ -60,8 +61,7 @@ def demo_command(
             with tempfile.TemporaryDirectory(prefix="quranbot-demo-") as tmp:
                 asyncio.run(_demo(Paths.under(Path(tmp)), headless, seconds))
     except (StartupError, FfmpegMissing) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
 
 
 async def _demo(paths: Paths, headless: bool, seconds: float | None) -> None:

@@ -12,17 +12,16 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import typer
-from rich.console import Console
 
 from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
+from quranbot.cli.output import fail
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
 from quranbot.secret import Secret
 
 TOKEN_ENV = "QURANBOT_TOKEN"
-err = Console(stderr=True)
 
 
 def read_token(path: Path) -> Secret:
@@ -117,8 +116,7 @@ def run_command(
         )
         asyncio.run(_run(settings, paths, target))
     except StartupError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
 
 
 async def _run(settings: BotSettings, paths: Paths, target: SandboxTarget | None) -> None:

@@ -230,3 +230,20 @@ class StateStore:
 
     def quiz_scores(self, guild_id: int) -> list[QuizScore]:
         return [QuizScore.from_document(dict(d)) for d in self._table(QUIZ, _guild_table(guild_id)).all()]
+
+
+def reciters_in_use(state_dir: Path) -> dict[int, str]:
+    """Which reciter each guild plays, read without taking the lock (for `quranbot reciter remove`).
+
+    Atomic writes mean the file read is always a whole version; a missing or unreadable file means none.
+    """
+    path = state_dir / PLAYBACK
+    try:
+        data = parse_state_bytes(path, path.read_bytes())
+    except (OSError, CorruptStateFile):
+        return {}
+    return {
+        int(doc_id): str(doc["reciter"])
+        for doc_id, doc in data.get("guilds", {}).items()
+        if isinstance(doc, dict) and doc.get("reciter")
+    }
