@@ -11,6 +11,7 @@ from quranbot import __version__
 from quranbot.cli.backup import backup_app
 from quranbot.cli.context import CliContext
 from quranbot.cli.demo import demo_command
+from quranbot.cli.reciter import reciter_app
 from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
 from quranbot.paths import HOME_ENV, Paths
@@ -56,6 +57,7 @@ app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("sandbox")(sandbox_command)
 app.add_typer(backup_app, name="backup")
+app.add_typer(reciter_app, name="reciter")
 
 
 def main() -> None:
