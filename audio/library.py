@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import secrets
 import shutil
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -18,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from quranbot.atomic_file import atomic_write_bytes
+from quranbot.atomic_file import atomic_write_bytes, fsync_directory
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +225,40 @@ class Library:
     def staging_leftovers(self) -> Iterable[Path]:
         if self.audio_dir.is_dir():
             yield from (p for p in self.audio_dir.iterdir() if p.name.startswith(STAGING_PREFIX))
+
+
+def track_file_name(surah: int, ayah: int | None, content_sha256: str) -> str:
+    """`018-3f2a9c1d.ogg` (a whole surah) or `002255-3f2a9c1d.ogg` (an ayah): named by content."""
+    stem = f"{surah:03d}" if ayah is None else f"{surah:03d}{ayah:03d}"
+    return f"{stem}-{content_sha256[:8]}.ogg"
+
+
+def new_staging_dir(audio_dir: Path, slug: str) -> Path:
+    """A private folder beside the reciters, on the same filesystem so publishing is a rename."""
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    staging = audio_dir / f"{STAGING_PREFIX}{slug}-{os.getpid()}-{secrets.token_hex(3)}"
+    staging.mkdir()
+    return staging
+
+
+def publish(staging: Path, reciter: Reciter) -> Reciter:
+    """Move staged track files into the reciter's folder, then switch to them with one manifest write.
+
+    Until the manifest is replaced the bot sees the previous version (or, for a new reciter, nothing);
+    afterwards files no manifest names any more are deleted, and so is the staging folder.
+    """
+    reciter.directory.mkdir(parents=True, exist_ok=True)
+    for track in reciter.tracks.values():
+        staged = staging / track.file
+        if staged.exists():
+            os.replace(staged, reciter.directory / track.file)
+        elif not (reciter.directory / track.file).exists():
+            raise LibraryError(f"{reciter.slug}: track file {track.file} is missing")
+    fsync_directory(reciter.directory)
+    write_manifest(reciter)
+    named = {t.file for t in reciter.tracks.values()}
+    for old in reciter.directory.glob("*.ogg"):
+        if old.name not in named:
+            old.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+    return reciter

@@ -44,6 +44,8 @@ def write_tone(path: Path, frequency: float = 440.0, seconds: float = 5.0, bitra
         f"{bitrate_kbps}k",
         "-frame_duration",
         "20",
+        "-f",
+        "ogg",
         str(path),
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from quranbot.audio.importer import Importer, ImportOptions, ImportProgress, ImportResult
 from quranbot.audio.library import Library, LibraryError, Reciter
+from quranbot.audio.naming import ImportPlan
+from quranbot.audio.sample import sample_frequency, write_sample_reciter
+from quranbot.audio.source import Source, SourceError, open_source
+from quranbot.audio.verify import verify_reciter
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, human_size, out, warn
 from quranbot.quran.metadata import load_metadata
@@ -66,7 +74,7 @@ def list_command(ctx: typer.Context) -> None:
             column, justify="right" if column in ("Surahs", "Ayahs", "Hours", "Size") else "left"
         )
     for reciter in reciters:
-        label = reciter.name + (" (sample)" if reciter.sample else "")
+        label = reciter.name
         table.add_row(
             label,
             reciter.slug,
@@ -92,7 +100,8 @@ def show_command(
         ("Kind", KIND_LABELS.get(reciter.kind or "", "empty")),
         ("Source", reciter.source or "-"),
         ("Imported", reciter.imported_at or "-"),
-        ("Encoding", f"Ogg Opus {reciter.bitrate_kbps} kbps, loudness {reciter.target_lufs:g} LUFS"),
+        ("Encoding", f"Ogg Opus {reciter.bitrate_kbps} kbps, " + (
+            "fixed-level tones" if reciter.sample else f"loudness {reciter.target_lufs:g} LUFS")),
         ("Surahs", f"{len(reciter.surahs())} of 114"),
         ("Missing surahs", _ranges(missing)),
         ("Per-ayah surahs", _ranges(reciter.ayah_surahs())),
@@ -145,3 +154,155 @@ def remove_command(
         raise fail("Nothing removed")
     library.remove(reciter.slug)
     out.print(f"Removed {reciter.name}.")
+
+
+@reciter_app.command("import")
+def import_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A folder or a .zip of recitation files.")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the source's name).")] = None,
+    arabic_name: Annotated[str | None, typer.Option(help="Arabic display name.")] = None,
+    bitrate: Annotated[int, typer.Option(min=16, max=256, help="Opus bitrate, kbps (64 suits speech).")] = 64,
+    jobs: Annotated[
+        int | None, typer.Option(min=1, help="Files transcoded at once (default: all cores).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show what was found, convert nothing.")] = False,
+) -> None:
+    """Import a reciter: map every file to a surah/ayah, then transcode once to loudness-normalised Opus.
+
+    Re-running it is incremental: files whose content did not change are skipped.
+    """
+    paths = cli_context(ctx).paths
+    options = ImportOptions(
+        name=name or source.stem.replace("_", " ").strip() or "Reciter",
+        arabic_name=arabic_name,
+        bitrate_kbps=bitrate,
+        jobs=jobs,
+    )
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[audio]}"),
+        TextColumn("{task.fields[speed]}"),
+        TimeElapsedColumn(),
+        console=out,
+    )
+    task = progress.add_task("Transcoding", total=None, audio="", speed="")
+
+    def advance(update: ImportProgress) -> None:
+        progress.update(
+            task,
+            completed=update.files_done,
+            total=update.files_total,
+            audio=f"{_hours(update.audio_seconds / 3600)} h audio",
+            speed=f"{update.speed:.0f}x realtime",
+        )
+
+    importer = Importer(paths.audio_dir, options, progress=advance)
+    try:
+        with open_source(source, workdir=paths.audio_dir if paths.audio_dir.is_dir() else None) as opened:
+            found, copies = importer.scan(opened)
+            _print_plan(opened, found, copies, importer)
+            if not found.matches:
+                raise fail("No recitation files recognised: nothing to import")
+            if dry_run:
+                return
+            with progress:
+                result = importer.run(opened, found, copies)
+    except SourceError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail(
+            "Interrupted: nothing was changed (the previous version of the reciter is intact)"
+        ) from None
+    _print_result(result)
+    if result.aborted or result.failed or result.reciter is None:
+        raise typer.Exit(1)
+
+
+def _print_plan(source: Source, found: ImportPlan, copies: list[list[str]], importer: Importer) -> None:
+    metadata = load_metadata()
+    out.print(f"[bold]{source.path}[/]: {len(source.files())} files")
+    surahs = sorted({s for s, a in found.matches if a is None})
+    ayah_surahs = sorted({s for s, a in found.matches if a is not None})
+    out.print(f"  Recognised: {len(found.matches)} ({KIND_LABELS.get(found.kind or '', 'nothing')})")
+    if surahs:
+        out.print(f"  Whole surahs: {len(surahs)} of 114")
+    if ayah_surahs:
+        out.print(f"  Surahs with per-ayah files: {_ranges(ayah_surahs)}")
+    out.print(f"  Missing surahs: {_ranges(found.missing_surahs)}")
+    for surah, ayahs in sorted(found.incomplete_surahs.items()):
+        warn(f"surah {surah} ({metadata.surah(surah).name}) lacks ayahs {_ranges(ayahs)}")
+    for group in copies:
+        out.print(f"  Identical copies, one imported: {', '.join(group)}")
+    for (surah, ayah), relatives in found.duplicates:
+        what = f"surah {surah}" if ayah is None else f"{surah}:{ayah}"
+        warn(f"{len(relatives)} different files for {what}: {', '.join(relatives)}; none imported (keep one)")
+    for item in found.unrecognised:
+        warn(f"{item.relative}: {item.reason}")
+    if found.ignored:
+        out.print(
+            f"  Ignored: {len(found.ignored)} (" + ", ".join(sorted({i.why for i in found.ignored})) + ")"
+        )
+    existing = importer.existing()
+    target = importer.directory
+    verb = "Updating" if existing else "Creating"
+    out.print(f"{verb} reciter [bold]{importer.options.name}[/] in {target}")
+
+
+def _print_result(result: ImportResult) -> None:
+    if result.aborted:
+        out.print(f"[bold red]Stopped:[/] {escape(result.aborted)}. Nothing already imported was changed.")
+        return
+    for failure in result.failed:
+        warn(f"{failure.relative}: {failure.reason}")
+    speed = result.audio_seconds / result.elapsed_seconds if result.elapsed_seconds else 0.0
+    out.print(
+        f"Imported {len(result.imported)}, unchanged {len(result.unchanged)}, failed {len(result.failed)}"
+        + (
+            f" ({_hours(result.audio_seconds / 3600)} h of audio at {speed:.0f}x realtime)"
+            if result.imported
+            else ""
+        )
+    )
+    if result.reciter is not None:
+        reciter = result.reciter
+        out.print(
+            f"[bold]{reciter.name}[/]: {len(reciter.surahs())} surahs, {reciter.ayah_count} ayahs, "
+            f"{_hours(reciter.hours)} h, {human_size(reciter.size)}"
+        )
+
+
+@reciter_app.command("sample")
+def sample_command(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=0.5, max=60, help="Length of each surah's tone.")] = 3.0,
+) -> None:
+    """Generate the sample reciter: a distinct tone per surah, for the demo and tests. Not a recitation."""
+    paths = cli_context(ctx).paths
+    reciter = write_sample_reciter(paths.audio_dir, seconds=seconds)
+    out.print(
+        f"Wrote {reciter.name}: {len(reciter.surahs())} surahs of {seconds:g} s tones in {reciter.directory} "
+        f"(surah N is {sample_frequency(1) - 10:g} + 10·N Hz)"
+    )
+
+
+@reciter_app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Reciter name or folder.")],
+    jobs: Annotated[
+        int | None, typer.Option(min=1, help="Files checked at once (default: all cores).")
+    ] = None,
+) -> None:
+    """Check every file: present, checksum, 20 ms Opus frames, frame count, decodes. Exit 1 on any problem."""
+    reciter = _get(_library(ctx), name)
+    with Progress(console=out, transient=True) as progress:
+        task = progress.add_task("Verifying", total=len(reciter.tracks))
+        problems = verify_reciter(reciter, jobs, progress=lambda n: progress.advance(task, n))
+    for problem in problems:
+        warn(f"{problem.file}: {problem.problem}")
+    if problems:
+        raise fail(f"{len(problems)} of {len(reciter.tracks)} files of {reciter.name} have problems")
+    out.print(f"{reciter.name}: all {len(reciter.tracks)} files verified.")
