@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from quranbot.audio.library import (
+    Library,
     LibraryError,
     Reciter,
     Track,
@@ -142,6 +143,7 @@ class Importer:
                 result.unchanged.append(match.relative)
             else:
                 todo.append(match)
+        Library(self.audio_dir).sweep_stale_staging()
         staging = new_staging_dir(self.audio_dir, self.slug)
         try:
             new_tracks = self._transcode_all(todo, files, staging, result, started)
@@ -251,4 +253,3 @@ class Importer:
             else None,
         )
         return track, outcome.source_duration_seconds
-

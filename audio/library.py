@@ -15,7 +15,7 @@ import re
 import secrets
 import shutil
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -222,9 +222,33 @@ class Library:
         named = {t.file for t in reciter.tracks.values()}
         return [p for p in reciter.directory.glob("*.ogg") if p.name not in named]
 
-    def staging_leftovers(self) -> Iterable[Path]:
-        if self.audio_dir.is_dir():
-            yield from (p for p in self.audio_dir.iterdir() if p.name.startswith(STAGING_PREFIX))
+    def sweep_stale_staging(self) -> list[Path]:
+        """Remove staging folders of imports whose process is gone (killed, or the machine rebooted)."""
+        removed: list[Path] = []
+        if not self.audio_dir.is_dir():
+            return removed
+        for staging in self.audio_dir.glob(f"{STAGING_PREFIX}*"):
+            pid = _staging_pid(staging)
+            if pid is not None and not _alive(pid):
+                shutil.rmtree(staging, ignore_errors=True)
+                removed.append(staging)
+        return removed
+
+
+def _staging_pid(staging: Path) -> int | None:
+    """`.import-<slug>-<pid>-<random>` → pid."""
+    parts = staging.name.rsplit("-", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def track_file_name(surah: int, ayah: int | None, content_sha256: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from quranbot.audio.library import Reciter, Track, new_staging_dir, publish, track_file_name
 from quranbot.audio.ogg import probe_ogg_opus
-from quranbot.audio.tone import write_tone
+from quranbot.audio.tone import write_tones
 
 SAMPLE_SLUG = "sample-tones"
 SAMPLE_NAME = "Sample tones (not a recitation)"
@@ -42,30 +42,17 @@ def write_sample_reciter(
     """Generate (or regenerate) the sample reciter under `audio_dir` and publish it."""
     wanted = sorted(set(surahs))
     staging = new_staging_dir(audio_dir, SAMPLE_SLUG)
+    workers = max(1, jobs or os.cpu_count() or 1)
+    batches = [wanted[i::workers] for i in range(workers) if wanted[i::workers]]
 
-    def make(surah: int) -> Track:
-        tone = write_tone(
-            staging / f"{surah:03d}.ogg.part", sample_frequency(surah), seconds, SAMPLE_BITRATE_KBPS
-        )
-        data = tone.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        name = track_file_name(surah, None, digest)
-        os.replace(tone, staging / name)
-        info = probe_ogg_opus(staging / name)
-        return Track(
-            surah=surah,
-            ayah=None,
-            file=name,
-            frames=info.packet_count,
-            size=len(data),
-            sha256=digest,
-            source_name=f"{sample_frequency(surah):g} Hz sine, {seconds:g} s",
-            source_sha256=digest,
-        )
+    def make(batch: list[int]) -> list[Track]:
+        parts = [(staging / f"{surah:03d}.part", sample_frequency(surah)) for surah in batch]
+        write_tones(parts, seconds, SAMPLE_BITRATE_KBPS)
+        return [_track(surah, part, staging, seconds) for surah, (part, _) in zip(batch, parts, strict=True)]
 
     try:
-        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-            tracks = list(pool.map(make, wanted))
+        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+            tracks = [track for batch in pool.map(make, batches) for track in batch]
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -80,3 +67,21 @@ def write_sample_reciter(
         imported_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
     return publish(staging, reciter)
+
+
+def _track(surah: int, part: Path, staging: Path, seconds: float) -> Track:
+    """Name the generated file by its content and describe it for the manifest."""
+    data = part.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    name = track_file_name(surah, None, digest)
+    os.replace(part, staging / name)
+    return Track(
+        surah=surah,
+        ayah=None,
+        file=name,
+        frames=probe_ogg_opus(staging / name).packet_count,
+        size=len(data),
+        sha256=digest,
+        source_name=f"{sample_frequency(surah):g} Hz sine, {seconds:g} s",
+        source_sha256=digest,
+    )
