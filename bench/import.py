@@ -57,7 +57,8 @@ def main() -> None:
         for jobs in (1, cores):
             audio, elapsed, files = timed_import(source, Path(tmp) / f"library-{jobs}", jobs)
             rows.append((jobs, files, audio, elapsed, audio / elapsed))
-    print(f"{args.surahs} MP3 files x {args.seconds:g} s, two-pass EBU R128 (measure, then gain) + Opus 64 kbps; {cores} cores")
+    encoding = "two-pass EBU R128 (measure, then gain) + Opus 64 kbps"
+    print(f"{args.surahs} MP3 files x {args.seconds:g} s, {encoding}; {cores} cores")
     print(f"{'jobs':>5} {'files':>6} {'audio s':>9} {'wall s':>8} {'audio s / wall s':>17}")
     for jobs, files, audio, elapsed, rate in rows:
         print(f"{jobs:>5} {files:>6} {audio:>9.0f} {elapsed:>8.1f} {rate:>17.1f}")
