@@ -21,7 +21,10 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from quranbot.audio.tone import FfmpegMissing, write_tone
+from quranbot.audio.levels import dominant_frequency
+from quranbot.audio.library import Library
+from quranbot.audio.sample import SAMPLE_SLUG, surah_from_frequency, write_sample_reciter
+from quranbot.audio.tone import FfmpegMissing
 from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
@@ -36,8 +39,9 @@ if TYPE_CHECKING:
 
 console = Console()
 
-DEMO_TONE_HZ = 440.0
-DEMO_TONE_SECONDS = 30.0
+#: Each sample surah lasts this long in the demo, so a short run hears several surah boundaries.
+DEMO_TONE_SECONDS = 2.0
+WINDOW_SECONDS = 0.2
 
 
 def demo_command(
@@ -68,9 +72,9 @@ async def _demo(paths: Paths, headless: bool, seconds: float | None) -> None:
     # Imported here, not at the top, so that `quranbot run` never loads the sandbox.
     from quranbot.sandbox.server import Sandbox
 
-    tone = paths.audio_dir / "demo-tone-440hz.ogg"
-    if not tone.is_file():
-        await asyncio.to_thread(write_tone, tone, DEMO_TONE_HZ, DEMO_TONE_SECONDS)
+    library = Library(paths.audio_dir)
+    if not any(r.slug == SAMPLE_SLUG for r in library.reciters()):
+        await asyncio.to_thread(write_sample_reciter, paths.audio_dir, DEMO_TONE_SECONDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,7 +83,7 @@ async def _demo(paths: Paths, headless: bool, seconds: float | None) -> None:
         voice = sandbox.default.voice
         await sandbox.join_voice(sandbox.default.listener, voice)  # someone is listening
         listener = sandbox.listener(voice)
-        settings = BotSettings(token=Secret(sandbox.token), voice_channels=(voice.id,), audio_file=tone)
+        settings = BotSettings(token=Secret(sandbox.token), voice_channels=(voice.id,))
         bot = asyncio.create_task(
             run_bot(settings, paths, connector=sandbox.connector(), stop=stop, handle_signals=False)
         )
@@ -99,7 +103,8 @@ async def _demo(paths: Paths, headless: bool, seconds: float | None) -> None:
             await bot  # raises StartupError if the bot could not start
         stats = listener.stats()
         first = None if listener.first_packet_at is None else listener.first_packet_at - started
-        console.print(_summary(stats, f"#{voice.name}", first), highlight=False, soft_wrap=True)
+        heard = surahs_heard(listener.pcm())
+        console.print(_summary(stats, f"#{voice.name}", first, heard), highlight=False, soft_wrap=True)
 
 
 async def _wait(
@@ -114,13 +119,25 @@ async def _wait(
     return True
 
 
-def _summary(stats: ListenerStats, channel: str, first_packet_s: float | None) -> str:
+def surahs_heard(pcm: bytes) -> list[int]:
+    """The sample surahs in the audio, in order: each 0.2 s window's pitch names one (or none)."""
+    window = int(WINDOW_SECONDS * 48_000) * 4  # bytes of 16-bit stereo
+    heard: list[int] = []
+    for start in range(0, len(pcm) - window + 1, window):
+        hz = dominant_frequency(pcm[start : start + window])
+        surah = None if hz is None else surah_from_frequency(hz)
+        if surah is not None and (not heard or heard[-1] != surah):
+            heard.append(surah)
+    return heard
+
+
+def _summary(stats: ListenerStats, channel: str, first_packet_s: float | None, heard: list[int]) -> str:
     median = "-" if stats.median_gap_ms is None else f"{stats.median_gap_ms:.1f}ms"
-    tone = "-" if stats.dominant_hz is None else f"{stats.dominant_hz:.1f}Hz"
     first = "-" if first_packet_s is None else f"{first_packet_s:.2f}s"
+    largest = "-" if stats.max_gap_ms is None else f"{stats.max_gap_ms:.0f} ms"
     return (
         f"demo: channel={channel} packets={stats.packets} lost={stats.lost_packets} median_gap={median} "
-        f"max_gap={stats.max_gap_ms or 0:.1f}ms dominant={tone} first_audio_after={first}"
+        f"first_audio_after={first} surahs heard: {', '.join(map(str, heard)) or '-'} largest gap: {largest}"
     )
 
 
@@ -149,6 +166,8 @@ def _view(stats: ListenerStats, sandbox: Sandbox, started: float) -> Panel:
     table.add_row("Cadence", gap)
     level = "silence" if math.isinf(stats.level_dbfs) else f"{stats.level_dbfs:.1f} dBFS"
     table.add_row("Level", f"{_meter(stats.level_dbfs)} {level}")
-    table.add_row("Tone", "-" if stats.dominant_hz is None else f"{stats.dominant_hz:.1f} Hz")
+    surah = None if stats.dominant_hz is None else surah_from_frequency(stats.dominant_hz)
+    hearing = "-" if stats.dominant_hz is None else f"{stats.dominant_hz:.1f} Hz"
+    table.add_row("Hearing", hearing + (f" = sample surah {surah}" if surah else ""))
     footer = f"{elapsed:.0f} s · sandbox at {sandbox.url} · Ctrl+C to stop"
     return Panel(Group(table), title="QuranBot demo: what the voice channel hears", subtitle=footer)

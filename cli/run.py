@@ -76,11 +76,6 @@ def run_command(
     voice_channel: Annotated[
         list[int] | None, typer.Option(help="Voice channel id to join and play in (repeatable).")
     ] = None,
-    audio: Annotated[
-        Path | None,
-        typer.Option(help="Audio file to play in the voice channels.", exists=True, dir_okay=False),
-    ] = None,
-    loop: Annotated[bool, typer.Option(help="Start the audio again when it ends.")] = True,
     flush_interval: Annotated[
         float, typer.Option(min=0.1, help="Seconds between saves of the playback position.")
     ] = 2.0,
@@ -109,8 +104,6 @@ def run_command(
         settings = BotSettings(
             token=token,
             voice_channels=tuple(voice_channel or ()),
-            audio_file=audio,
-            loop=loop,
             flush_interval=flush_interval,
             backup_interval=timedelta(minutes=backup_every),
         )

@@ -72,4 +72,5 @@ def configure_logging(
     if not verbose:
         logging.getLogger("discord").setLevel(logging.WARNING)
         logging.getLogger("discord.client").setLevel(logging.INFO)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Running job ..." every hour
     return redactor

@@ -16,11 +16,11 @@ from quranbot.sandbox.server import Sandbox
 from quranbot.store.lock import lock_holder
 
 
-def run_args(home: Path, sandbox: Sandbox, tone: Path) -> list[str]:
+def run_args(home: Path, sandbox: Sandbox) -> list[str]:
     return [
         "--home", str(home), "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
         "--token-file", str(sandbox.directory / "token"),
-        "--voice-channel", str(sandbox.default.voice.id), "--audio", str(tone),
+        "--voice-channel", str(sandbox.default.voice.id),
     ]  # fmt: skip
 
 
@@ -31,20 +31,19 @@ async def wait_for(condition: object, timeout: float = 20.0) -> None:
 
 
 async def test_listening_time_is_saved_on_sigterm_and_a_backup_is_made_at_start(
-    sandbox: Sandbox, tone_440: Path, tmp_path: Path
+    sandbox: Sandbox, home: Path
 ) -> None:
     default = sandbox.default
-    home = tmp_path / "home"
     paths = Paths.under(home)
     await sandbox.join_voice(default.listener, default.voice)  # a member is already listening
-    async with quranbot_running(*run_args(home, sandbox, tone_440)) as bot:
+    async with quranbot_running(*run_args(home, sandbox)) as bot:
         await sandbox.wait_for_voice(default.guild, default.bot.user.id, default.voice.id, timeout=20)
         joined = time.monotonic()
         await sandbox.listener(default.voice).wait_for_packets(50)
         assert lock_holder(paths.state_dir) == bot.pid  # the bot owns its state while it runs
 
         # a second bot on the same state is refused, clearly
-        second = await start_quranbot(*run_args(home, sandbox, tone_440))
+        second = await start_quranbot(*run_args(home, sandbox))
         code, _, err = await finish(second)
         assert code == 1 and f"in use by process {bot.pid}" in err and "already running" in err
 
@@ -80,18 +79,17 @@ async def test_listening_time_is_saved_on_sigterm_and_a_backup_is_made_at_start(
 
 @pytest.mark.parametrize("damage", [b"\x00" * 100, b'{"guilds": {"1": '], ids=["zeros", "truncated"])
 async def test_the_bot_repairs_a_corrupt_file_from_its_newest_backup(
-    sandbox: Sandbox, tone_440: Path, tmp_path: Path, damage: bytes
+    sandbox: Sandbox, home: Path, damage: bytes
 ) -> None:
-    home = tmp_path / "home"
     paths = Paths.under(home)
-    paths.state_dir.mkdir(parents=True)
+    paths.state_dir.mkdir(parents=True, exist_ok=True)
     good = {"_meta": {"1": {"schema_version": 1}}, "guilds": {"5": {"guild_id": 5, "voice_channel_id": 55}}}
     (paths.state_dir / "settings.json").write_text(json.dumps(good))
     made = await asyncio.to_thread(run_quranbot, "--home", str(home), "backup", "create")
     assert made.returncode == 0, made.stderr
     (paths.state_dir / "settings.json").write_bytes(damage)
 
-    async with quranbot_running(*run_args(home, sandbox, tone_440)) as bot:
+    async with quranbot_running(*run_args(home, sandbox)) as bot:
         default = sandbox.default
         await sandbox.wait_for_voice(default.guild, default.bot.user.id, default.voice.id)
         code, _, err = await stop_quranbot(bot)

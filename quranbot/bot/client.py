@@ -8,9 +8,13 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from quranbot.audio.library import Library
+from quranbot.audio.player import PlayerEvent
 from quranbot.bot.cogs.listening import ListeningCog
 from quranbot.bot.cogs.ping import PingCog
-from quranbot.bot.cogs.voice_presence import VoicePresenceCog
+from quranbot.bot.cogs.presence import PresenceCog
+from quranbot.bot.cogs.recitation import RecitationCog
+from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.settings import BotSettings
 from quranbot.store.state import StateStore
 
@@ -26,21 +30,27 @@ def bot_intents() -> discord.Intents:
 
 
 class QuranBot(commands.Bot):
-    def __init__(self, settings: BotSettings, store: StateStore, **options: Any) -> None:
+    def __init__(self, settings: BotSettings, store: StateStore, library: Library, **options: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned, intents=bot_intents(), help_command=None, **options
         )
         self.settings = settings
         self.store = store
+        self.library = library
 
     async def setup_hook(self) -> None:
         await self.add_cog(PingCog(self))
         await self.add_cog(ListeningCog(self, self.store))
+        await self.add_cog(PresenceCog(self))
         await self.add_cog(
-            VoicePresenceCog(self, self.settings.voice_channels, self.settings.audio_file, self.settings.loop)
+            RecitationCog(self, self.library, self.store, self.settings.voice_channels, self.player_changed)
         )
         synced = await self.tree.sync()
         log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
+
+    def player_changed(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:
+        """Every player event, as `on_quran_event(guild_player, event)` for the cogs that show it."""
+        self.dispatch("quran_event", guild_player, event)
 
     async def on_ready(self) -> None:
         assert self.user is not None

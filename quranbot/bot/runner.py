@@ -13,6 +13,7 @@ import signal
 import aiohttp
 import discord
 
+from quranbot.audio.library import Library
 from quranbot.backup.archive import newest_good_copy
 from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.client import QuranBot
@@ -62,7 +63,9 @@ async def run_bot(
     backups = BackupScheduler(paths.state_dir, paths.backups_dir, settings.backup_interval)
     backups.start()
     try:
-        await _run_client(QuranBot(settings, store, connector=connector), settings, stop)
+        await _run_client(
+            QuranBot(settings, store, Library(paths.audio_dir), connector=connector), settings, stop
+        )
     finally:
         flushing.cancel()
         with contextlib.suppress(asyncio.CancelledError):

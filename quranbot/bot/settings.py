@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from quranbot.secret import Secret
 
@@ -17,10 +16,6 @@ class BotSettings:
     token: Secret
     #: Voice channels to join and keep playing in, at most one per guild.
     voice_channels: tuple[int, ...] = field(default_factory=tuple)
-    #: The audio file to play there (any format ffmpeg reads; Ogg Opus is passed through).
-    audio_file: Path | None = None
-    #: Start the file again when it ends.
-    loop: bool = True
     #: Seconds between writes of the playback position (a SIGKILL loses at most this much).
     flush_interval: float = 2.0
     #: Seconds between writes of listening statistics (a larger file, written less often).

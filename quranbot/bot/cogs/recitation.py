@@ -1,0 +1,327 @@
+"""Recitation: join each guild's voice channel on start, recite around the clock, and the slash commands
+that steer it. Thin: it parses, checks who may steer, and calls the guild's `GuildPlayer`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from quranbot.audio.library import Library
+from quranbot.audio.player import PlayerError, PlayerEvent
+from quranbot.bot.guild_player import GuildPlayer
+from quranbot.quran.lookup import search_surahs
+from quranbot.quran.metadata import load_metadata
+from quranbot.store.records import GuildSettings
+from quranbot.store.state import StateStore
+
+log = logging.getLogger(__name__)
+
+#: Per member: this many commands per this many seconds.
+COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 10.0
+
+
+def surah_label(number: int) -> str:
+    surah = load_metadata().surah(number)
+    return f"{surah.number}. {surah.name} ({surah.english_name})"
+
+
+def progress_bar(elapsed: float, total: float, width: int = 16) -> str:
+    filled = 0 if total <= 0 else min(width, round(width * elapsed / total))
+    return "▬" * filled + "🔘" + "▬" * (width - filled)
+
+
+def clock(seconds: float) -> str:
+    whole = int(seconds)
+    return (
+        f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+        if whole >= 3600
+        else f"{whole // 60}:{whole % 60:02d}"
+    )
+
+
+class NotAllowed(app_commands.CheckFailure):
+    pass
+
+
+class RecitationCog(commands.Cog):
+    def __init__(
+        self,
+        bot: commands.Bot,
+        library: Library,
+        store: StateStore,
+        channel_ids: tuple[int, ...],
+        on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
+    ) -> None:
+        self.bot = bot
+        self.library = library
+        self.store = store
+        self.channel_ids = channel_ids
+        self.players: dict[int, GuildPlayer] = {}
+        self._on_change = on_change
+
+    async def cog_unload(self) -> None:
+        for guild_player in list(self.players.values()):
+            await guild_player.stop()
+
+    # -- joining ----------------------------------------------------------------------------------------
+    def configured_channel(self, guild: discord.Guild) -> int | None:
+        saved = self.store.settings(guild.id).voice_channel_id
+        if saved is not None:
+            return saved
+        return next((cid for cid in self.channel_ids if guild.get_channel(cid) is not None), None)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.start_guild(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.start_guild(guild)
+
+    async def start_guild(self, guild: discord.Guild) -> GuildPlayer | None:
+        channel_id = self.configured_channel(guild)
+        if channel_id is None:
+            return None
+        existing = self.players.get(guild.id)
+        if existing is not None and existing.channel_id == channel_id:
+            return existing
+        if existing is not None:
+            await existing.stop()
+        guild_player = GuildPlayer(self.bot, guild.id, channel_id, self.library, self.store, self._on_change)
+        self.players[guild.id] = guild_player
+        await guild_player.connect()
+        guild_player.start()
+        self.bot.dispatch("voice_ready", guild_player.voice_client)
+        return guild_player
+
+    # -- who may steer ----------------------------------------------------------------------------------
+    def may_steer(self, interaction: discord.Interaction) -> bool:
+        member = interaction.user
+        if not isinstance(member, discord.Member):
+            return False
+        if member.guild_permissions.manage_guild:
+            return True
+        role_id = self.store.settings(member.guild.id).controller_role_id
+        return role_id is None or any(role.id == role_id for role in member.roles)
+
+    def guild_player(self, interaction: discord.Interaction) -> GuildPlayer:
+        guild_player = self.players.get(interaction.guild_id or 0)
+        if guild_player is None:
+            raise PlayerError("QuranBot is not set up to recite here yet: an admin can run /setup")
+        if not self.may_steer(interaction):
+            role_id = self.store.settings(guild_player.guild_id).controller_role_id
+            raise NotAllowed(f"Only members with the <@&{role_id}> role can steer the recitation")
+        return guild_player
+
+    async def steer(
+        self, interaction: discord.Interaction, what: str, command: Callable[[GuildPlayer], None]
+    ) -> None:
+        try:
+            guild_player = self.guild_player(interaction)
+            guild_player.act(what, interaction.user.display_name, lambda: command(guild_player))
+        except (PlayerError, NotAllowed) as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        await interaction.response.send_message(self.now_line(guild_player, what), ephemeral=True)
+
+    def now_line(self, guild_player: GuildPlayer, what: str = "") -> str:
+        now = guild_player.now_playing()
+        reciter = now.reciter_name or now.reciter or "no reciter"
+        ayah = f", ayah {now.ayah}" if now.ayah else ""
+        state = {"paused": "Paused", "playing": "Now reciting", "idle": "Ready"}[now.state.value]
+        head = f"{what}. " if what else ""
+        where = f"{clock(now.elapsed_seconds)}/{clock(now.total_seconds)}"
+        return f"{head}{state}: {surah_label(now.surah)}{ayah} — {reciter} [{where}]"
+
+    # -- autocomplete -----------------------------------------------------------------------------------
+    async def surah_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        return [
+            app_commands.Choice(
+                name=f"{s.number}. {s.name} · {s.english_name} · {s.arabic_name}"[:100], value=s.number
+            )
+            for s in search_surahs(current, limit=25)
+        ]
+
+    async def reciter_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold()
+        return [
+            app_commands.Choice(name=r.name[:100], value=r.slug)
+            for r in self.library.reciters()
+            if wanted in r.name.casefold() or wanted in r.slug
+        ][:25]
+
+    # -- commands ---------------------------------------------------------------------------------------
+    @app_commands.command(name="play", description="Recite a surah (from its beginning).")
+    @app_commands.describe(surah="Surah number or name", reciter="Reciter (optional)")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def play(self, interaction: discord.Interaction, surah: int, reciter: str | None = None) -> None:
+        if not 1 <= surah <= 114:
+            await interaction.response.send_message(
+                f"Surah {surah} does not exist: choose 1–114.", ephemeral=True
+            )
+            return
+        await self.steer(
+            interaction, f"Playing {surah_label(surah)}", lambda gp: gp.player.play_surah(surah, reciter)
+        )
+
+    @play.autocomplete("surah")
+    async def _play_surah(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await self.surah_choices(interaction, current)
+
+    @play.autocomplete("reciter")
+    async def _play_reciter(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self.reciter_choices(interaction, current)
+
+    @app_commands.command(
+        name="verse", description="Recite from an ayah (needs a reciter with per-ayah audio)."
+    )
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def verse(self, interaction: discord.Interaction, surah: int, ayah: int) -> None:
+        try:
+            load_metadata().check_ayah(surah, ayah)
+        except ValueError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        able = [r.name for r in self.library.reciters() if ayah in r.ayahs(surah)]
+
+        def jump(gp: GuildPlayer) -> None:
+            try:
+                gp.player.play_ayah(surah, ayah)
+            except PlayerError:
+                hint = (
+                    f" Reciters with it: {', '.join(able)}."
+                    if able
+                    else " No imported reciter has per-ayah audio for it."
+                )
+                raise PlayerError(f"This reciter has no per-ayah audio for {surah}:{ayah}.{hint}") from None
+
+        await self.steer(interaction, f"Playing {surah}:{ayah}", jump)
+
+    @verse.autocomplete("surah")
+    async def _verse_surah(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await self.surah_choices(interaction, current)
+
+    @app_commands.command(name="pause", description="Pause the recitation.")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def pause(self, interaction: discord.Interaction) -> None:
+        await self.steer(interaction, "Paused", lambda gp: gp.player.pause())
+
+    @app_commands.command(name="resume", description="Resume the recitation.")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def resume(self, interaction: discord.Interaction) -> None:
+        await self.steer(interaction, "Resumed", lambda gp: gp.player.resume())
+
+    @app_commands.command(name="next", description="Skip to the next surah.")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def next_(self, interaction: discord.Interaction) -> None:
+        await self.steer(interaction, "Skipped to the next surah", lambda gp: gp.player.next())
+
+    @app_commands.command(
+        name="previous", description="Back to the previous surah (or the start of this one)."
+    )
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def previous(self, interaction: discord.Interaction) -> None:
+        await self.steer(interaction, "Went back", lambda gp: gp.player.previous())
+
+    @app_commands.command(name="loop", description="Repeat the current surah (on/off).")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def loop(self, interaction: discord.Interaction, on: bool | None = None) -> None:
+        def toggle(gp: GuildPlayer) -> None:
+            gp.player.set_loop(not gp.now_playing().loop if on is None else on)
+
+        await self.steer(interaction, "Loop changed", toggle)
+
+    @app_commands.command(name="shuffle", description="Play surahs in a shuffled order (on/off).")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def shuffle(self, interaction: discord.Interaction, on: bool | None = None) -> None:
+        def toggle(gp: GuildPlayer) -> None:
+            gp.player.set_shuffle(not gp.now_playing().shuffle if on is None else on)
+
+        await self.steer(interaction, "Shuffle changed", toggle)
+
+    @app_commands.command(name="reciter", description="Switch reciter, staying on the current surah.")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
+    async def reciter(self, interaction: discord.Interaction, reciter: str) -> None:
+        await self.steer(interaction, "Reciter changed", lambda gp: gp.player.set_reciter(reciter))
+
+    @reciter.autocomplete("reciter")
+    async def _reciter(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self.reciter_choices(interaction, current)
+
+    @app_commands.command(name="nowplaying", description="What is being recited, and where.")
+    async def nowplaying(self, interaction: discord.Interaction) -> None:
+        guild_player = self.players.get(interaction.guild_id or 0)
+        if guild_player is None:
+            await interaction.response.send_message("Nothing is being recited here yet.", ephemeral=True)
+            return
+        now = guild_player.now_playing()
+        line = self.now_line(guild_player)
+        bar = progress_bar(now.elapsed_seconds, now.total_seconds)
+        await interaction.response.send_message(f"{line}\n{bar}", ephemeral=True)
+
+    @app_commands.command(
+        name="setup", description="Choose the voice channel, panel channel and controller role."
+    )
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def setup(
+        self,
+        interaction: discord.Interaction,
+        voice_channel: discord.VoiceChannel,
+        panel_channel: discord.TextChannel | None = None,
+        controller_role: discord.Role | None = None,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        settings = self.store.settings(guild.id)
+        settings = GuildSettings(
+            guild_id=guild.id,
+            voice_channel_id=voice_channel.id,
+            panel_channel_id=panel_channel.id if panel_channel else settings.panel_channel_id,
+            panel_message_id=settings.panel_message_id,
+            controller_role_id=controller_role.id if controller_role else None,
+        )
+        self.store.save_settings(settings)
+        await interaction.response.send_message(
+            f"Reciting in {voice_channel.mention}"
+            + (f"; control panel in {panel_channel.mention}" if panel_channel else "")
+            + (f"; {controller_role.mention} steers" if controller_role else "; everyone may steer"),
+            ephemeral=True,
+        )
+        await self.start_guild(guild)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.CommandOnCooldown):
+            message = f"Slow down: try again in {error.retry_after:.0f} s."
+        elif isinstance(error, app_commands.MissingPermissions):
+            message = "You need the Manage Server permission for that."
+        elif isinstance(error, NotAllowed | app_commands.CheckFailure):
+            message = str(error) or "You may not do that here."
+        else:
+            log.error(
+                "Command /%s failed", interaction.command.name if interaction.command else "?", exc_info=error
+            )
+            message = "Something went wrong; the admin can see the details in the log."
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)

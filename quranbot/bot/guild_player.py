@@ -1,0 +1,258 @@
+"""One guild's recitation on Discord: the audio player, its voice connection, its saved state, its health.
+
+The `Player` (audio/player.py) decides what plays; this class adapts it to discord.py. It feeds the
+player's Opus packets to the voice client as they are (no re-encoding), saves the position through the
+store as the player reports progress, and keeps the connection alive: a watchdog rejoins the configured
+channel after a kick, a move, a dropped voice connection or a stall, with backoff and jitter, and the
+player resumes exactly where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import discord
+
+from quranbot.audio.library import Library
+from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSettings, PlayerState
+from quranbot.store.records import GuildPlayback
+from quranbot.store.state import StateStore
+
+log = logging.getLogger(__name__)
+
+#: Frames not advancing this long while playing counts as a stall.
+STALL_SECONDS = 10.0
+WATCHDOG_INTERVAL = 1.0
+CONNECT_TIMEOUT = 8.0
+MAX_BACKOFF = 30.0
+
+
+class PlayerAudioSource(discord.AudioSource):
+    """The player as a discord.py audio source: Opus packets passed through, 20 ms each."""
+
+    def __init__(self, player: Player) -> None:
+        self.player = player
+
+    def read(self) -> bytes:
+        return self.player.read_frame()
+
+    def is_opus(self) -> bool:
+        return True
+
+
+def settings_from_store(record: GuildPlayback) -> PlayerSettings:
+    return PlayerSettings(
+        reciter=record.reciter,
+        surah=record.surah,
+        ayah=record.ayah,
+        position_frames=record.position_frames,
+        loop=record.loop,
+        shuffle=record.shuffle,
+        shuffle_order=tuple(record.shuffle_order),
+        paused=record.paused,
+    )
+
+
+def record_from_settings(guild_id: int, settings: PlayerSettings) -> GuildPlayback:
+    return GuildPlayback(
+        guild_id=guild_id,
+        reciter=settings.reciter,
+        surah=settings.surah,
+        ayah=settings.ayah,
+        position_frames=settings.position_frames,
+        loop=settings.loop,
+        shuffle=settings.shuffle,
+        shuffle_order=list(settings.shuffle_order),
+        paused=settings.paused,
+    )
+
+
+@dataclass
+class LastAction:
+    what: str
+    who: str
+
+
+class GuildPlayer:
+    def __init__(
+        self,
+        client: discord.Client,
+        guild_id: int,
+        channel_id: int,
+        library: Library,
+        store: StateStore,
+        on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
+    ) -> None:
+        self.client = client
+        self.guild_id = guild_id
+        self.channel_id = channel_id
+        self.store = store
+        self._on_change = on_change
+        self._loop = asyncio.get_running_loop()
+        self.player = Player(library, settings_from_store(store.playback(guild_id)), self._from_audio_thread)
+        self.recoveries = 0
+        self.last_action: LastAction | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._last_frames = 0
+        self._last_progress = time.monotonic()
+        self._backoff = 1.0
+        self._stopping = False
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = asyncio.create_task(self._watch(), name=f"voice watchdog {self.guild_id}")
+
+    async def stop(self) -> None:
+        """Save the position and leave voice (at shutdown)."""
+        self._stopping = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self.save()
+        voice = self.voice_client
+        if voice is not None:
+            await voice.disconnect(force=True)
+
+    @property
+    def guild(self) -> discord.Guild | None:
+        return self.client.get_guild(self.guild_id)
+
+    @property
+    def voice_client(self) -> discord.VoiceClient | None:
+        guild = self.guild
+        voice = guild.voice_client if guild else None
+        return voice if isinstance(voice, discord.VoiceClient) else None
+
+    def now_playing(self) -> NowPlaying:
+        return self.player.now_playing()
+
+    def listeners(self) -> list[int]:
+        """Members (not bots) in the bot's voice channel."""
+        guild = self.guild
+        channel = guild.get_channel(self.channel_id) if guild else None
+        if not isinstance(channel, discord.VoiceChannel):
+            return []
+        bot_id = self.client.user.id if self.client.user else None
+        result = []
+        for user_id in channel.voice_states:
+            member = channel.guild.get_member(user_id)
+            if user_id != bot_id and not (member is not None and member.bot):
+                result.append(user_id)
+        return result
+
+    # -- connection and recovery ------------------------------------------------------------------------
+    async def connect(self) -> bool:
+        """Join (or return to) the configured channel and make sure the player is feeding it."""
+        guild = self.guild
+        channel = guild.get_channel(self.channel_id) if guild else None
+        if not isinstance(channel, discord.VoiceChannel):
+            log.error(
+                "Voice channel %s is not in guild %s (or not visible to the bot)",
+                self.channel_id,
+                self.guild_id,
+            )
+            return False
+        voice = self.voice_client
+        try:
+            if voice is None or not voice.is_connected():
+                if voice is not None:
+                    await voice.disconnect(force=True)
+                voice = await channel.connect(self_deaf=True, timeout=CONNECT_TIMEOUT, reconnect=True)
+            elif voice.channel is None or voice.channel.id != self.channel_id:
+                await voice.move_to(channel)
+        except (TimeoutError, discord.ClientException, discord.HTTPException) as exc:
+            log.warning("Could not join #%s in %s: %s", channel.name, channel.guild.name, exc or "timed out")
+            return False
+        self._feed(voice)
+        return True
+
+    def _feed(self, voice: discord.VoiceClient) -> None:
+        if not voice.is_playing() and not voice.is_paused():
+            voice.play(PlayerAudioSource(self.player))
+            log.info("Reciting in #%s (%s)", voice.channel.name if voice.channel else "?", self.describe())
+        if self.player.state is PlayerState.PAUSED and voice.is_playing():
+            voice.pause()
+        self._last_frames = self.player.frames_sent
+        self._last_progress = time.monotonic()
+
+    def describe(self) -> str:
+        now = self.now_playing()
+        return f"surah {now.surah} at {now.elapsed_seconds:.1f} s, reciter {now.reciter_name or now.reciter}"
+
+    def healthy(self) -> bool:
+        """Connected to the right channel and, when it should be playing, frames are flowing."""
+        voice = self.voice_client
+        if voice is None or not voice.is_connected():
+            return False
+        if voice.channel is None or voice.channel.id != self.channel_id:
+            return False
+        if self.player.state is PlayerState.PAUSED:
+            return True
+        frames = self.player.frames_sent
+        now = time.monotonic()
+        if frames != self._last_frames:
+            self._last_frames, self._last_progress = frames, now
+            return True
+        return now - self._last_progress < STALL_SECONDS
+
+    async def _watch(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(WATCHDOG_INTERVAL)
+            if self.healthy():
+                self._backoff = 1.0
+                continue
+            reason = self._diagnose()
+            log.warning("Recovering voice in guild %s: %s (%s)", self.guild_id, reason, self.describe())
+            if self.voice_client is not None and reason.startswith("stalled"):
+                await self.voice_client.disconnect(force=True)
+            if await self.connect():
+                self.recoveries += 1
+                log.info("Recovered in guild %s: %s", self.guild_id, self.describe())
+                self._backoff = 1.0
+            else:
+                delay = min(MAX_BACKOFF, self._backoff) * random.uniform(0.8, 1.2)
+                self._backoff = min(MAX_BACKOFF, self._backoff * 2)
+                await asyncio.sleep(delay)
+
+    def _diagnose(self) -> str:
+        voice = self.voice_client
+        if voice is None:
+            return "not in voice (kicked, or the connection ended)"
+        if not voice.is_connected():
+            return "the voice connection dropped"
+        if voice.channel is None or voice.channel.id != self.channel_id:
+            return "moved to another channel"
+        return f"stalled: no audio for {STALL_SECONDS:.0f} s"
+
+    # -- commands ---------------------------------------------------------------------------------------
+    def act(self, what: str, who: str, command: Callable[[], None]) -> None:
+        """Run a player command on behalf of a member; remember it for the panel; save the state."""
+        command()
+        self.last_action = LastAction(what, who)
+        voice = self.voice_client
+        if voice is not None:
+            if self.player.state is PlayerState.PAUSED and voice.is_playing():
+                voice.pause()
+            elif self.player.state is not PlayerState.PAUSED and voice.is_paused():
+                voice.resume()
+        self.save()
+        self._on_change(self, PlayerEvent("command", self.now_playing(), what))
+
+    def save(self) -> None:
+        self.store.set_playback(record_from_settings(self.guild_id, self.player.settings()))
+
+    # -- events from the audio thread -------------------------------------------------------------------
+    def _from_audio_thread(self, event: PlayerEvent) -> None:
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._handle, event)
+
+    def _handle(self, event: PlayerEvent) -> None:
+        self.save()
+        if event.kind != "progress" or event.now.position_frames % 250 == 0:
+            self._on_change(self, event)
