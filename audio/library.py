@@ -198,7 +198,7 @@ class Library:
         wanted = name.casefold()
         reciters = self.reciters()
         for reciter in reciters:
-            if wanted in (reciter.slug, reciter.name.casefold(), slugify(name)):
+            if wanted in (reciter.slug, reciter.name.casefold()) or reciter.slug == slugify(name):
                 return reciter
         known = ", ".join(r.slug for r in reciters) or "none imported yet"
         raise LibraryError(f"No reciter named {name!r} (reciters: {known})")

@@ -159,12 +159,13 @@ class GuildPlayer:
             return False
         voice = self.voice_client
         try:
-            if voice is None or not voice.is_connected():
+            wrong_channel = voice is not None and getattr(voice.channel, "id", None) != self.channel_id
+            if voice is None or not voice.is_connected() or wrong_channel:
+                # A fresh connection, also after a move: discord.py may still be reconnecting to where it
+                # was dragged, and a move_to() on top of that races it.
                 if voice is not None:
                     await voice.disconnect(force=True)
                 voice = await channel.connect(self_deaf=True, timeout=CONNECT_TIMEOUT, reconnect=True)
-            elif voice.channel is None or voice.channel.id != self.channel_id:
-                await voice.move_to(channel)
         except (TimeoutError, discord.ClientException, discord.HTTPException) as exc:
             log.warning("Could not join #%s in %s: %s", channel.name, channel.guild.name, exc or "timed out")
             return False

@@ -1,0 +1,195 @@
+"""24/7 recitation as listeners hear it: the real bot, the real discord.py, the sandbox's ears.
+
+The library is the sample reciter (surahs 1–7, 1.5 s each; surah N is a 200 + 10·N Hz tone), so the
+order, every boundary and every command is checked from the audio that reached the voice channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from ears import hearing_now, surahs_in, wait_to_hear
+from processes import quranbot_running, stop_quranbot
+from running_bot import RunningBot
+
+from quranbot.paths import Paths
+from quranbot.sandbox.model import ChannelType
+from quranbot.sandbox.server import Sandbox
+from quranbot.store.records import GuildPlayback, GuildSettings
+from quranbot.store.state import StateStore
+
+FRAMES_PER_SURAH = 76  # 1.5 s of audio + the encoder's pre-skip, in 20 ms frames
+
+
+def save_state(
+    home: Path, *, playback: GuildPlayback | None = None, settings: GuildSettings | None = None
+) -> None:
+    paths = Paths.under(home)
+    with StateStore(paths.state_dir, paths.backups_dir) as store:
+        if playback is not None:
+            store.set_playback(playback)
+        if settings is not None:
+            store.save_settings(settings)
+
+
+def saved_playback(home: Path, guild_id: int) -> dict:  # type: ignore[type-arg]
+    data = json.loads((Paths.under(home).state_dir / "playback.json").read_text())
+    return dict(data["guilds"][str(guild_id)])
+
+
+async def test_surahs_follow_each_other_without_a_gap(sandbox: Sandbox, home: Path) -> None:
+    listener = sandbox.listener(sandbox.default.voice)
+    async with RunningBot(sandbox, home, voice_channels=(sandbox.default.voice.id,)):
+        await listener.wait_for_packets(4 * FRAMES_PER_SURAH + 20, timeout=20)
+    stats = listener.stats()
+    assert surahs_in(listener.pcm())[:4] == [1, 2, 3, 4]
+    assert stats.lost_packets == 0 and stats.timestamp_jumps == 0  # one unbroken stream across 3 boundaries
+    assert stats.max_gap_ms is not None and stats.max_gap_ms < 40.0
+    assert stats.longest_silence_ms <= 40.0
+
+
+async def test_commands_do_what_they_say_as_heard(sandbox: Sandbox, home: Path) -> None:
+    default = sandbox.default
+    listener = sandbox.listener(default.voice)
+    member, channel = default.listener, default.general
+    async with RunningBot(sandbox, home, voice_channels=(default.voice.id,)):
+        await listener.wait_for_packets(10, timeout=20)
+        await wait_until_synced(sandbox)
+
+        async def command(name: str, **options: object) -> str:
+            record = await sandbox.run_command(member, channel, name, **options)
+            response = await record.wait()
+            assert record.original is not None and record.original.ephemeral
+            return str(response["data"]["content"])
+
+        assert "Playing 5." in await command("play", surah=5)
+        await wait_to_hear(listener, 5, timeout=3)
+        assert "Skipped" in await command("next")
+        await wait_to_hear(listener, 6, timeout=3)
+        await command("previous")  # within 3 s of its start: back to the previous surah
+        await wait_to_hear(listener, 5, timeout=3)
+
+        assert "Paused" in await command("pause")
+        await asyncio.sleep(0.3)
+        paused_at = listener.packets
+        await asyncio.sleep(0.6)
+        assert listener.packets - paused_at <= 5  # silence while paused (a few in flight)
+        assert "Resumed" in await command("resume")
+        await listener.wait_for_packets(paused_at + 25, timeout=3)
+
+        await command("loop", on=True)
+        await command("play", surah=2)
+        await wait_to_hear(listener, 2, timeout=3)
+        mark = len(listener.pcm())
+        await listener.wait_for_packets(listener.packets + 2 * FRAMES_PER_SURAH, timeout=6)
+        assert set(surahs_in(listener.pcm()[mark:])) == {2}  # surah 2 again, and again
+
+        # bad input gets a clear, private answer
+        assert "Surah 115 does not exist" in await command("play", surah=115)
+        assert "has 3 ayahs; 4 is out of range" in await command("verse", surah=108, ayah=4)
+        assert "no per-ayah audio" in await command("verse", surah=2, ayah=255)
+        assert "No reciter named 'nobody'" in await command("reciter", reciter="nobody")
+
+
+async def wait_until_synced(sandbox: Sandbox) -> None:
+    async with asyncio.timeout(10):
+        while not any(c["name"] == "play" for c in sandbox.default.application.global_commands):
+            await asyncio.sleep(0.05)
+
+
+async def test_a_controller_role_limits_who_steers(sandbox: Sandbox, home: Path) -> None:
+    default = sandbox.default
+    save_state(home, settings=GuildSettings(default.guild.id, voice_channel_id=default.voice.id,
+                                            controller_role_id=default.controller_role.id))  # fmt: skip
+    async with RunningBot(sandbox, home):
+        await sandbox.listener(default.voice).wait_for_packets(10, timeout=20)
+        await wait_until_synced(sandbox)
+        refused = await sandbox.run_command(default.listener, default.general, "next")
+        assert "Only members with the" in (await refused.wait())["data"]["content"]
+        assert hearing_now(sandbox.listener(default.voice)) == 1
+        allowed = await sandbox.run_command(default.admin, default.general, "next")  # Manage Server
+        assert "Skipped" in (await allowed.wait())["data"]["content"]
+
+
+async def test_a_restart_resumes_where_it_stopped(sandbox: Sandbox, home: Path) -> None:
+    default = sandbox.default
+    save_state(home, playback=GuildPlayback(default.guild.id, surah=3))
+    listener = sandbox.listener(default.voice)
+    async with RunningBot(sandbox, home, voice_channels=(default.voice.id,)):
+        await wait_to_hear(listener, 3, timeout=20)
+        await asyncio.sleep(0.7)
+    saved = saved_playback(home, default.guild.id)
+    assert saved["surah"] == 3 and 25 <= saved["position_frames"] <= FRAMES_PER_SURAH
+    fresh = sandbox.voice.reset_listener(default.voice.id)
+    async with RunningBot(sandbox, home, voice_channels=(default.voice.id,)):
+        await wait_to_hear(fresh, 4, timeout=20)
+        heard = surahs_in(fresh.pcm())
+    assert heard[:2] == [3, 4]
+    surah_3_frames = len(fresh.pcm()) // 3840  # frames heard before surah 4 began (approximately)
+    remaining = FRAMES_PER_SURAH - saved["position_frames"]
+    assert surah_3_frames - remaining <= 50 + 10  # resumed within 1 s of where it stopped
+
+
+async def test_sigkill_resumes_within_the_flush_interval(sandbox: Sandbox, home: Path) -> None:
+    default = sandbox.default
+    listener = sandbox.listener(default.voice)
+    args = ["--home", str(home), "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
+            "--token-file", str(sandbox.directory / "token"), "--voice-channel", str(default.voice.id),
+            "--flush-interval", "1"]  # fmt: skip
+    async with quranbot_running(*args) as bot:
+        await listener.wait_for_packets(2 * FRAMES_PER_SURAH + 30, timeout=25)
+        os.kill(bot.pid, signal.SIGKILL)
+        await bot.wait()
+    heard_frames = listener.packets
+    saved = saved_playback(home, default.guild.id)
+    saved_frames = (saved["surah"] - 1) * FRAMES_PER_SURAH + saved["position_frames"]
+    assert 0 <= heard_frames - saved_frames <= (1 + 1) * 50 + 10  # flush interval + 1 s
+    async with quranbot_running(*args) as bot:
+        fresh = sandbox.voice.reset_listener(default.voice.id)
+        await wait_to_hear(fresh, saved["surah"], timeout=20)
+        code, _, _ = await stop_quranbot(bot)
+    assert code == 0
+
+
+@pytest.mark.parametrize("fault", ["kick", "move", "4014", "4022", "gateway"])
+async def test_faults_recover_within_ten_seconds_heard(sandbox: Sandbox, home: Path, fault: str) -> None:
+    default = sandbox.default
+    listener = sandbox.listener(default.voice)
+    async with RunningBot(sandbox, home, voice_channels=(default.voice.id,)):
+        await listener.wait_for_packets(20, timeout=20)
+        if fault == "kick":
+            await sandbox.faults.kick_from_voice(default.guild)
+        elif fault == "move":
+            await sandbox.faults.move_voice(default.guild, default.lounge.id)
+        elif fault == "gateway":
+            await sandbox.faults.drop_gateway()
+        else:
+            await sandbox.faults.close_voice(default.guild, int(fault))
+        await asyncio.sleep(0.5)
+        mark = listener.packets
+        # back in the configured channel, reciting, within 10 s
+        await sandbox.wait_for_voice(default.guild, default.bot.user.id, default.voice.id, timeout=10)
+        await listener.wait_for_packets(mark + 50, timeout=10)
+        assert hearing_now(listener) is not None
+
+
+async def test_two_guilds_recite_different_surahs_at_once(sandbox: Sandbox, home: Path) -> None:
+    world = sandbox.world
+    second = world.add_guild("Second Guild", world.new_user("owner2"))
+    second.members[default_bot(sandbox).id] = sandbox.default.bot
+    hall = world.add_channel(second, "Hall", ChannelType.VOICE)
+    save_state(home, playback=GuildPlayback(second.id, surah=6))
+    save_state(home, settings=GuildSettings(second.id, voice_channel_id=hall.id))
+    async with RunningBot(sandbox, home, voice_channels=(sandbox.default.voice.id,)):
+        await wait_to_hear(sandbox.listener(sandbox.default.voice), 1, timeout=20)
+        await wait_to_hear(sandbox.listener(hall), 6, timeout=20)
+        assert hearing_now(sandbox.listener(sandbox.default.voice)) in (1, 2)
+
+
+def default_bot(sandbox: Sandbox):  # type: ignore[no-untyped-def]
+    return sandbox.default.bot.user
