@@ -156,7 +156,7 @@ async def test_sigkill_resumes_within_the_flush_interval(sandbox: Sandbox, home:
     assert code == 0
 
 
-@pytest.mark.parametrize("fault", ["kick", "move", "4014", "4022", "gateway"])
+@pytest.mark.parametrize("fault", ["kick", "move", "4006", "4014", "4015", "4022", "gateway", "udp"])
 async def test_faults_recover_within_ten_seconds_heard(sandbox: Sandbox, home: Path, fault: str) -> None:
     default = sandbox.default
     listener = sandbox.listener(default.voice)
@@ -168,6 +168,10 @@ async def test_faults_recover_within_ten_seconds_heard(sandbox: Sandbox, home: P
             await sandbox.faults.move_voice(default.guild, default.lounge.id)
         elif fault == "gateway":
             await sandbox.faults.drop_gateway()
+        elif fault == "udp":  # the voice server stops answering for 3 s, then comes back
+            sandbox.faults.stop_udp()
+            await asyncio.sleep(3)
+            sandbox.faults.resume_udp()
         else:
             await sandbox.faults.close_voice(default.guild, int(fault))
         await asyncio.sleep(0.5)
@@ -193,3 +197,37 @@ async def test_two_guilds_recite_different_surahs_at_once(sandbox: Sandbox, home
 
 def default_bot(sandbox: Sandbox):  # type: ignore[no-untyped-def]
     return sandbox.default.bot.user
+
+
+async def test_setup_presence_nowplaying_and_cooldown(sandbox: Sandbox, home: Path) -> None:
+    default = sandbox.default
+    async with RunningBot(sandbox, home):  # no channel configured yet: silent until /setup
+        await wait_until_synced(sandbox)
+        refused = await sandbox.run_command(
+            default.listener, default.general, "setup", voice_channel=default.lounge.id
+        )
+        assert "Manage Server" in (await refused.wait())["data"]["content"]
+        assert sandbox.in_voice(default.guild, default.bot.user.id) is None
+        done = await sandbox.run_command(
+            default.admin, default.general, "setup", voice_channel=default.lounge.id
+        )
+        assert "Reciting in" in (await done.wait())["data"]["content"]
+        await wait_to_hear(sandbox.listener(default.lounge), 1, timeout=15)
+
+        now = await sandbox.run_command(default.listener, default.general, "nowplaying")
+        text = (await now.wait())["data"]["content"]
+        assert "Al-Faatiha" in text and "Sample tones" in text and "🔘" in text
+
+        async with asyncio.timeout(20):  # presence: what is being recited
+            while "Al-Faatiha" not in json.dumps(sandbox.presence() or {}):
+                await asyncio.sleep(0.1)
+
+        answers = []
+        for _ in range(7):  # one member flooding /next is slowed down
+            record = await sandbox.run_command(default.listener, default.general, "next")
+            answers.append((await record.wait())["data"]["content"])
+        assert any(a.startswith("Slow down") for a in answers)
+        assert sum(a.startswith("Skipped") for a in answers) == 5
+    paths = Paths.under(home)
+    with StateStore(paths.state_dir, paths.backups_dir) as store:
+        assert store.settings(default.guild.id).voice_channel_id == default.lounge.id  # /setup was saved
