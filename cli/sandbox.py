@@ -44,7 +44,7 @@ async def _serve(directory: Path, port: int, home_given: bool) -> None:
         console.print(f"  guild         {default.guild.name} ({default.guild.id})")
         console.print(f"  voice channel #{default.voice.name} ({default.voice.id})")
         console.print(f"  text channel  #{default.general.name} ({default.general.id})")
-        command = f"quranbot run --sandbox {sandbox.url} --voice-channel {default.voice.id} --audio FILE"
+        command = f"quranbot run --sandbox {sandbox.url} --voice-channel {default.voice.id}"
         console.print(f"Connect a bot{home_flag}: {command}", highlight=False)
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()
