@@ -253,7 +253,8 @@ class Player:
 
     def next(self) -> None:
         with self._lock:
-            self._jump(self._following(self._current_surah(), forward=True, honour_loop=False), ayah=None)
+            current = self._current_surah()
+            self._jump(self._following(current, forward=True, honour_loop=False), ayah=None, avoid=current)
 
     def previous(self) -> None:
         with self._lock:
@@ -261,7 +262,9 @@ class Player:
             if now.position_frames > RESTART_THRESHOLD_FRAMES:
                 self._jump(now.surah, ayah=None)
             else:
-                self._jump(self._following(now.surah, forward=False, honour_loop=False), ayah=None)
+                self._jump(
+                    self._following(now.surah, forward=False, honour_loop=False), ayah=None, forward=False
+                )
 
     def set_reciter(self, slug: str) -> None:
         """Switch reciter, keeping the surah (and the ayah where both reciters have per-ayah audio)."""
@@ -313,10 +316,13 @@ class Player:
         self._emit("started")
         return True
 
-    def _open_at(self, surah: int, ayah: int | None, frame: int) -> bool:
-        """Make `surah` (from `ayah`, at `frame` into that track) current; skips surahs it cannot play."""
+    def _open_at(
+        self, surah: int, ayah: int | None, frame: int, forward: bool = True, avoid: int | None = None
+    ) -> bool:
+        """Make `surah` (from `ayah`, at `frame` into that track) current; surahs it cannot play are
+        skipped in the direction of travel (`previous` goes back past a missing surah, not forward)."""
         for _ in range(SURAH_COUNT):
-            cursor = self._cursor_for(surah)
+            cursor = None if surah == avoid and self._several_surahs() else self._cursor_for(surah)
             if cursor is not None:
                 if ayah is not None:
                     cursor.index = next((i for i, t in enumerate(cursor.tracks) if t.ayah == ayah), 0)
@@ -325,7 +331,7 @@ class Player:
                 if opened is not None:
                     self._cursor, self._current, self._next = cursor, opened, None
                     return True
-            surah = self._following(surah, forward=True, honour_loop=False)
+            surah = self._following(surah, forward=forward, honour_loop=False)
             ayah, frame = None, 0
         return False
 
@@ -371,13 +377,20 @@ class Player:
             following = replace(cursor, index=cursor.index + 1)
             following.frames_before = cursor.frames_before + cursor.tracks[cursor.index].frames
             return following, following.index
+        leaving = cursor.surah
         for _ in range(SURAH_COUNT):
             surah = self._following(cursor.surah, forward=True, honour_loop=True)
-            upcoming = self._cursor_for(surah)
+            repeat = surah == leaving and not self._settings.loop and self._several_surahs()
+            upcoming = None if repeat else self._cursor_for(surah)
             if upcoming is not None:
                 return upcoming, 0
             cursor = replace(cursor, surah=surah)
         return None
+
+    def _several_surahs(self) -> bool:
+        """More than one surah to choose from (otherwise "not the same one again" cannot apply)."""
+        reciter = self._reciter
+        return reciter is not None and len({s for s, _ in reciter.tracks}) > 1
 
     def _prepare_next(self) -> None:
         upcoming = self._upcoming()
@@ -406,11 +419,11 @@ class Player:
         current = self._current_surah()
         return self._open_at(self._following(current, forward=True, honour_loop=False), None, 0)
 
-    def _jump(self, surah: int, ayah: int | None) -> None:
+    def _jump(self, surah: int, ayah: int | None, forward: bool = True, avoid: int | None = None) -> None:
         if not 1 <= surah <= SURAH_COUNT:
             raise PlayerError(f"Surah {surah} does not exist: choose 1–{SURAH_COUNT}")
         self._require_reciter()
-        if not self._open_at(surah, ayah, 0):
+        if not self._open_at(surah, ayah, 0, forward, avoid):
             raise PlayerError(
                 f"Nothing of {self._reciter.name if self._reciter else 'this reciter'} can play"
             )
@@ -430,7 +443,7 @@ class Player:
             if 0 <= position + step < len(order):
                 return order[position + step]
             if forward:  # the permutation is used up: a new one, not starting with what just played
-                fresh = self._new_order(avoid_first=surah)
+                fresh = self._new_order(avoid_first=self._current_surah())
                 self._settings = replace(settings, shuffle_order=fresh)
                 return fresh[0]
             return order[-1]
