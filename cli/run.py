@@ -80,6 +80,9 @@ def run_command(
         float, typer.Option(min=0.1, help="Seconds between saves of the playback position.")
     ] = 2.0,
     backup_every: Annotated[int, typer.Option(min=1, help="Minutes between automatic state backups.")] = 60,
+    pause_when_empty: Annotated[
+        bool, typer.Option(help="Pause while nobody is in the voice channel (saves CPU); off by default.")
+    ] = False,
 ) -> None:
     """Run the bot in the foreground until Ctrl+C or SIGTERM.
 
@@ -106,6 +109,7 @@ def run_command(
             voice_channels=tuple(voice_channel or ()),
             flush_interval=flush_interval,
             backup_interval=timedelta(minutes=backup_every),
+            pause_when_empty=pause_when_empty,
         )
         asyncio.run(_run(settings, paths, target))
     except StartupError as exc:

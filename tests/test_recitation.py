@@ -231,3 +231,21 @@ async def test_setup_presence_nowplaying_and_cooldown(sandbox: Sandbox, home: Pa
     paths = Paths.under(home)
     with StateStore(paths.state_dir, paths.backups_dir) as store:
         assert store.settings(default.guild.id).voice_channel_id == default.lounge.id  # /setup was saved
+
+
+async def test_pause_when_empty_follows_the_listeners(sandbox: Sandbox, home: Path) -> None:
+    default = sandbox.default
+    listener = sandbox.listener(default.voice)
+    async with RunningBot(sandbox, home, voice_channels=(default.voice.id,), pause_when_empty=True):
+        await sandbox.wait_for_voice(default.guild, default.bot.user.id, default.voice.id, timeout=20)
+        await asyncio.sleep(1.0)
+        idle = listener.packets
+        await asyncio.sleep(1.0)
+        assert listener.packets - idle <= 5  # nobody there: paused
+        await sandbox.join_voice(default.listener, default.voice)
+        await listener.wait_for_packets(idle + 40, timeout=5)  # someone came: reciting again
+        await sandbox.leave_voice(default.listener, default.guild)
+        await asyncio.sleep(0.5)
+        left = listener.packets
+        await asyncio.sleep(1.0)
+        assert listener.packets - left <= 5

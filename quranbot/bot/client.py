@@ -11,6 +11,7 @@ from discord.ext import commands
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerEvent
 from quranbot.bot.cogs.listening import ListeningCog
+from quranbot.bot.cogs.panel import PanelCog
 from quranbot.bot.cogs.ping import PingCog
 from quranbot.bot.cogs.presence import PresenceCog
 from quranbot.bot.cogs.recitation import RecitationCog
@@ -43,8 +44,16 @@ class QuranBot(commands.Bot):
         await self.add_cog(ListeningCog(self, self.store))
         await self.add_cog(PresenceCog(self))
         await self.add_cog(
-            RecitationCog(self, self.library, self.store, self.settings.voice_channels, self.player_changed)
+            RecitationCog(
+                self,
+                self.library,
+                self.store,
+                self.settings.voice_channels,
+                self.player_changed,
+                pause_when_empty=self.settings.pause_when_empty,
+            )
         )
+        await self.add_cog(PanelCog(self, self.store))
         synced = await self.tree.sync()
         log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
 

@@ -102,6 +102,8 @@ class GuildPlayer:
         self._last_progress = time.monotonic()
         self._backoff = 1.0
         self._stopping = False
+        #: Paused because the channel emptied (pause_when_empty), not by a member.
+        self.auto_paused = False
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -229,6 +231,16 @@ class GuildPlayer:
         if voice.channel is None or voice.channel.id != self.channel_id:
             return "moved to another channel"
         return f"stalled: no audio for {STALL_SECONDS:.0f} s"
+
+    def follow_listeners(self) -> None:
+        """With pause_when_empty: pause when the last listener leaves, resume when one comes back."""
+        listening = bool(self.listeners())
+        if not listening and self.player.state is PlayerState.PLAYING:
+            self.act("Paused: nobody is listening", "QuranBot", self.player.pause)
+            self.auto_paused = True
+        elif listening and self.auto_paused:
+            self.auto_paused = False
+            self.act("Resumed: someone joined", "QuranBot", self.player.resume)
 
     # -- commands ---------------------------------------------------------------------------------------
     def act(self, what: str, who: str, command: Callable[[], None]) -> None:

@@ -22,3 +22,6 @@ class BotSettings:
     statistics_interval: float = 30.0
     #: How often the state is backed up.
     backup_interval: timedelta = timedelta(hours=1)
+    #: Pause while nobody (but bots) is in the voice channel, resume when someone joins. Off by default:
+    #: the recitation goes on in an empty room too.
+    pause_when_empty: bool = False

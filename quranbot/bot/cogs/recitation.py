@@ -56,6 +56,7 @@ class RecitationCog(commands.Cog):
         store: StateStore,
         channel_ids: tuple[int, ...],
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
+        pause_when_empty: bool = False,
     ) -> None:
         self.bot = bot
         self.library = library
@@ -63,6 +64,7 @@ class RecitationCog(commands.Cog):
         self.channel_ids = channel_ids
         self.players: dict[int, GuildPlayer] = {}
         self._on_change = on_change
+        self.pause_when_empty = pause_when_empty
 
     async def cog_unload(self) -> None:
         for guild_player in list(self.players.values()):
@@ -83,6 +85,14 @@ class RecitationCog(commands.Cog):
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.start_guild(guild)
 
+    @commands.Cog.listener()
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        guild_player = self.players.get(member.guild.id)
+        if guild_player is not None and self.pause_when_empty:
+            guild_player.follow_listeners()
+
     async def start_guild(self, guild: discord.Guild) -> GuildPlayer | None:
         channel_id = self.configured_channel(guild)
         if channel_id is None:
@@ -96,6 +106,8 @@ class RecitationCog(commands.Cog):
         self.players[guild.id] = guild_player
         await guild_player.connect()
         guild_player.start()
+        if self.pause_when_empty:
+            guild_player.follow_listeners()
         self.bot.dispatch("voice_ready", guild_player.voice_client)
         return guild_player
 
