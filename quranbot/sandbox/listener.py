@@ -156,6 +156,10 @@ class ChannelListener:
             decode_errors=self.decode_errors,
         )
 
+    def arrival_gaps(self) -> list[float]:
+        """Milliseconds between consecutive packets, oldest first: gap i precedes packet i + 1."""
+        return list(self._gaps)
+
     def pcm(self, last_seconds: float | None = None) -> bytes:
         """Decoded audio kept so far: 48 kHz, stereo, signed 16-bit little-endian."""
         frames = list(self._frames)
