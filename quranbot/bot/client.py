@@ -11,6 +11,7 @@ from discord.ext import commands
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerEvent
 from quranbot.bot.cogs.listening import ListeningCog
+from quranbot.bot.cogs.panel import PanelCog
 from quranbot.bot.cogs.ping import PingCog
 from quranbot.bot.cogs.presence import PresenceCog
 from quranbot.bot.cogs.recitation import RecitationCog
@@ -52,6 +53,7 @@ class QuranBot(commands.Bot):
                 pause_when_empty=self.settings.pause_when_empty,
             )
         )
+        await self.add_cog(PanelCog(self, self.store))
         synced = await self.tree.sync()
         log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
 
