@@ -255,3 +255,23 @@ async def test_pause_when_empty_follows_the_listeners(sandbox: Sandbox, home: Pa
         left = listener.packets
         await asyncio.sleep(1.0)
         assert listener.packets - left <= 5
+
+
+async def test_a_stall_is_noticed_and_recovered(sandbox: Sandbox, home: Path) -> None:
+    """The audio stops while the voice connection stays up (the library vanished under the bot, as on a
+    disk that went away): after 10 s without frames the watchdog reconnects and recitation resumes."""
+    default = sandbox.default
+    listener = sandbox.listener(default.voice)
+    library = Paths.under(home).audio_dir
+    hidden = library.with_name("audio-hidden")
+    async with RunningBot(sandbox, home, voice_channels=(default.voice.id,)):
+        await listener.wait_for_packets(20, timeout=20)
+        library.rename(hidden)
+        async with asyncio.timeout(10):  # the current surah ends, the next cannot open: silence
+            mark = -1
+            while listener.packets != mark:
+                mark = listener.packets
+                await asyncio.sleep(1.0)
+        hidden.rename(library)
+        await listener.wait_for_packets(mark + 50, timeout=15)  # the watchdog's 10 s, then audio again
+        assert sandbox.in_voice(default.guild, default.bot.user.id) == default.voice.id
