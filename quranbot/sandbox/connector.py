@@ -42,4 +42,7 @@ class LoopbackResolver(AbstractResolver):
 def sandbox_connector(host: str, port: int, cert_file: Path, **kwargs: Any) -> aiohttp.TCPConnector:
     """A connector for `discord.Client(connector=...)` that reaches the sandbox at `host:port`."""
     context = ssl.create_default_context(cafile=str(cert_file))
+    # No connection cap, as discord.py's own connector: each voice websocket holds one connection, and
+    # aiohttp's default limit of 100 would stop the 100th guild from joining voice.
+    kwargs.setdefault("limit", 0)
     return aiohttp.TCPConnector(resolver=LoopbackResolver(host, port), ssl=context, **kwargs)
