@@ -94,14 +94,16 @@ async def _demo(paths: Paths, headless: bool, seconds: float | None) -> None:
                 pass
         else:
             with Live(
-                _view(listener.stats(), sandbox, started), console=console, refresh_per_second=4
+                _view(listener.stats(tone_seconds=WINDOW_SECONDS), sandbox, started),
+                console=console,
+                refresh_per_second=4,
             ) as live:
                 while not await _wait(stop, bot, deadline, step=0.25):
-                    live.update(_view(listener.stats(), sandbox, started))
+                    live.update(_view(listener.stats(tone_seconds=WINDOW_SECONDS), sandbox, started))
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await bot  # raises StartupError if the bot could not start
-        stats = listener.stats()
+        stats = listener.stats(tone_seconds=WINDOW_SECONDS)
         first = None if listener.first_packet_at is None else listener.first_packet_at - started
         heard = surahs_heard(listener.pcm())
         console.print(_summary(stats, f"#{voice.name}", first, heard), highlight=False, soft_wrap=True)

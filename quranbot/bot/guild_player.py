@@ -185,7 +185,8 @@ class GuildPlayer:
 
     def describe(self) -> str:
         now = self.now_playing()
-        return f"surah {now.surah} at {now.elapsed_seconds:.1f} s, reciter {now.reciter_name or now.reciter}"
+        reciter = now.reciter_name or now.reciter or "the first imported"
+        return f"surah {now.surah} at {now.elapsed_seconds:.1f} s, reciter {reciter}"
 
     def healthy(self) -> bool:
         """Connected to the right channel and, when it should be playing, frames are flowing."""
