@@ -43,7 +43,7 @@ class ListeningCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_voice_ready(self, voice: discord.VoiceClient) -> None:
-        """Dispatched by VoicePresenceCog once the bot's own voice connection is up."""
+        """Dispatched by RecitationCog once the bot's own voice connection is up."""
         self.refresh()
 
     def listeners_now(self) -> set[Key]:
