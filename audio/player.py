@@ -131,6 +131,7 @@ class Player:
         self._state = PlayerState.PAUSED if settings.paused else PlayerState.IDLE
         self.frames_sent = 0
         self._reported_missing: set[tuple[str, int]] = set()
+        self._reported_broken: set[str] = set()
 
     # -- the audio thread ---------------------------------------------------------------------------------
     def read_frame(self) -> bytes:
@@ -360,9 +361,12 @@ class Player:
             first = next(packets)
         except (OggError, OSError, StopIteration) as exc:
             reason = "it is empty" if isinstance(exc, StopIteration) else str(exc)
-            log.error("Cannot play %s of %s (%s); skipping it", track.file, self._reciter.name, reason)
-            self._emit("skipped", f"{track.file}: {reason}")
+            if track.file not in self._reported_broken:  # one line per broken file, not one per attempt
+                self._reported_broken.add(track.file)
+                log.error("Cannot play %s of %s (%s); skipping it", track.file, self._reciter.name, reason)
+                self._emit("skipped", f"{track.file}: {reason}")
             return None
+        self._reported_broken.discard(track.file)
         return _Open(track=track, packets=packets, frame=min(frame, max(0, track.frames - 1)), first=first)
 
     def _frames_left(self) -> int:
