@@ -213,8 +213,9 @@ class Player:
             )
 
     def pause(self) -> None:
+        """Pause now, or, before the first frame was read, start paused."""
         with self._lock:
-            if self._state is PlayerState.PLAYING:
+            if self._state is not PlayerState.PAUSED:
                 self._state = PlayerState.PAUSED
                 self._emit("paused")
 

@@ -236,7 +236,7 @@ class GuildPlayer:
     def follow_listeners(self) -> None:
         """With pause_when_empty: pause when the last listener leaves, resume when one comes back."""
         listening = bool(self.listeners())
-        if not listening and self.player.state is PlayerState.PLAYING:
+        if not listening and self.player.state is not PlayerState.PAUSED:
             self.act("Paused: nobody is listening", "QuranBot", self.player.pause)
             self.auto_paused = True
         elif listening and self.auto_paused:

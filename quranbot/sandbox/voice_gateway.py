@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import secrets
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 #: The voice endpoint host handed out in VOICE_SERVER_UPDATE; the bot's resolver maps it to the sandbox.
 VOICE_ENDPOINT = "sandbox.discord.media"
+RECEIVER_REPORT_SECONDS = 1.0
 
 
 class VoiceOp:
@@ -82,6 +84,8 @@ class VoiceConnection:
     speaking: int = 0
     seq: int = 0
     heartbeats: int = 0
+    #: Where the client said (SELECT_PROTOCOL) it receives voice: the sandbox sends it receiver reports.
+    client_address: tuple[str, int] | None = None
 
     async def send(self, op: int, data: Any) -> None:
         self.seq += 1
@@ -103,14 +107,33 @@ class VoiceServer:
         self.udp = VoiceUdpEndpoint(self._on_audio)
         self.rejected_packets = 0
         self._ssrcs = itertools.count(1001)
+        self._reports: asyncio.Task[None] | None = None
 
     async def start(self, host: str) -> None:
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: self.udp, local_addr=(host, 0))
+        self._reports = asyncio.create_task(self._send_receiver_reports(), name="sandbox RTCP")
 
     def close(self) -> None:
+        if self._reports is not None:
+            self._reports.cancel()
         if self.udp.transport is not None:
             self.udp.transport.close()
+
+    async def _send_receiver_reports(self) -> None:
+        """Every second, a small RTCP receiver report to each client, as Discord's voice servers send
+        traffic to clients. discord.py's socket reader depends on incoming packets to notice that its
+        socket was replaced after a reconnect; a server that never sends would leave it stuck."""
+        while True:
+            await asyncio.sleep(RECEIVER_REPORT_SECONDS)
+            transport = self.udp.transport
+            if transport is None or not self.udp.answering:
+                continue
+            for connection in list(self.connections.values()):
+                if connection.client_address is not None:
+                    transport.sendto(
+                        struct.pack(">BBHI", 0x80, 201, 1, connection.ssrc), connection.client_address
+                    )
 
     # -- grants (from the main gateway) -----------------------------------------------------------------
     def grant(self, guild_id: int, user_id: int, channel_id: int, session_id: str) -> VoiceGrant:
@@ -277,6 +300,10 @@ class VoiceServer:
             return
         connection.mode = mode
         connection.secret_key = secrets.token_bytes(32)
+        address = (data.get("data") or {}).get("address")
+        port = (data.get("data") or {}).get("port")
+        if isinstance(address, str) and isinstance(port, int):
+            connection.client_address = (address, port)
         await connection.send(
             VoiceOp.SESSION_DESCRIPTION,
             {
