@@ -217,11 +217,6 @@ class Library:
         shutil.rmtree(reciter.directory)
         return reciter
 
-    def unreferenced_files(self, reciter: Reciter) -> list[Path]:
-        """Track files left from earlier imports (or interrupted ones) that the manifest no longer names."""
-        named = {t.file for t in reciter.tracks.values()}
-        return [p for p in reciter.directory.glob("*.ogg") if p.name not in named]
-
     def sweep_stale_staging(self) -> list[Path]:
         """Remove staging folders of imports whose process is gone (killed, or the machine rebooted)."""
         removed: list[Path] = []

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import discord
 
@@ -46,29 +46,16 @@ class PlayerAudioSource(discord.AudioSource):
 
 
 def settings_from_store(record: GuildPlayback) -> PlayerSettings:
-    return PlayerSettings(
-        reciter=record.reciter,
-        surah=record.surah,
-        ayah=record.ayah,
-        position_frames=record.position_frames,
-        loop=record.loop,
-        shuffle=record.shuffle,
-        shuffle_order=tuple(record.shuffle_order),
-        paused=record.paused,
-    )
+    """The store's record as the player's settings: the same fields, less the guild id (the audio
+    engine does not import the store, so the two types are kept in step here, field by field)."""
+    fields = record.to_document()
+    del fields["guild_id"]
+    return PlayerSettings(**{**fields, "shuffle_order": tuple(record.shuffle_order)})
 
 
 def record_from_settings(guild_id: int, settings: PlayerSettings) -> GuildPlayback:
     return GuildPlayback(
-        guild_id=guild_id,
-        reciter=settings.reciter,
-        surah=settings.surah,
-        ayah=settings.ayah,
-        position_frames=settings.position_frames,
-        loop=settings.loop,
-        shuffle=settings.shuffle,
-        shuffle_order=list(settings.shuffle_order),
-        paused=settings.paused,
+        guild_id=guild_id, **{**asdict(settings), "shuffle_order": list(settings.shuffle_order)}
     )
 
 
