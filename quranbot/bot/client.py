@@ -57,6 +57,11 @@ class QuranBot(commands.Bot):
         synced = await self.tree.sync()
         log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
 
+    def guild_players(self) -> dict[int, GuildPlayer]:
+        """The guilds reciting now, by guild id (empty until the bot has logged in)."""
+        cog = self.get_cog(RecitationCog.__cog_name__)
+        return cog.players if isinstance(cog, RecitationCog) else {}
+
     def player_changed(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:
         """Every player event, as `on_quran_event(guild_player, event)` for the cogs that show it."""
         self.dispatch("quran_event", guild_player, event)

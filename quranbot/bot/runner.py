@@ -18,6 +18,10 @@ from quranbot.backup.archive import newest_good_copy
 from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.client import QuranBot
 from quranbot.bot.settings import BotSettings
+from quranbot.control.log_ring import LogRing
+from quranbot.control.methods import BotControl
+from quranbot.control.server import ControlServer
+from quranbot.log_setup import RedactingFilter
 from quranbot.paths import Paths
 from quranbot.store.flusher import PeriodicFlusher
 from quranbot.store.lock import StateLocked
@@ -62,11 +66,19 @@ async def run_bot(
     flushing = asyncio.create_task(flusher.run(), name="state flusher")
     backups = BackupScheduler(paths.state_dir, paths.backups_dir, settings.backup_interval)
     backups.start()
+    bot = QuranBot(settings, store, Library(paths.audio_dir), connector=connector)
+    ring = LogRing()
+    ring.addFilter(RedactingFilter([settings.token]))
+    logging.getLogger().addHandler(ring)
+    control = BotControl(bot, bot.guild_players, ring, backups)
+    server = await _open_control_socket(paths, control)
     try:
-        await _run_client(
-            QuranBot(settings, store, Library(paths.audio_dir), connector=connector), settings, stop
-        )
+        await _run_client(bot, settings, stop)
     finally:
+        if server is not None:
+            await control.detach()
+            await server.close()
+        logging.getLogger().removeHandler(ring)
         flushing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flushing
@@ -74,6 +86,23 @@ async def run_bot(
         store.close()  # the last flush: position and statistics as they are now
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+async def _open_control_socket(paths: Paths, control: BotControl) -> ControlServer | None:
+    """The control socket for the CLI and the TUI; without it the bot still recites, so a failure
+    (a runtime directory it may not write) is logged, not fatal."""
+    server = ControlServer(paths.control_socket, control)
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error(
+            "No control socket at %s (%s): `quranbot status` and the TUI will not reach this bot",
+            paths.control_socket,
+            exc.strerror or exc,
+        )
+        return None
+    control.attach(server)
+    return server
 
 
 async def _run_client(bot: QuranBot, settings: BotSettings, stop: asyncio.Event) -> None:

@@ -1,0 +1,269 @@
+"""The control socket's methods and topics, answered from the running bot.
+
+`BotControl` is the bridge: it answers requests (status, stats, logs, control), and feeds the topics
+(player and listeners from the bot's events, logs from the `LogRing`, stats and playback position from
+a one-second ticker). Commands go through `GuildPlayer.act`, exactly like a slash command, so the
+panel, presence and saved state follow a change made from the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pwd
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from quranbot.audio.player import PlayerError, PlayerEvent
+from quranbot.backup.scheduler import BackupScheduler
+from quranbot.bot.guild_player import GuildPlayer
+from quranbot.control import protocol
+from quranbot.control.log_ring import LogRing
+from quranbot.control.protocol import Params, ProtocolError, Request
+from quranbot.control.server import Connection, ControlServer
+from quranbot.control.status import ProcessMeter, guild_status, listeners, process_stats
+from quranbot.quran.metadata import load_metadata
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+#: Log lines a new `logs` subscriber gets first.
+LOG_SNAPSHOT = 100
+
+
+def who(connection: Connection) -> str:
+    """How a terminal user appears in "last action": their login name."""
+    try:
+        name = pwd.getpwuid(connection.peer.uid).pw_name
+    except KeyError:
+        name = f"uid {connection.peer.uid}"
+    return f"{name} (terminal)"
+
+
+class BotControl:
+    def __init__(
+        self,
+        client: commands.Bot,
+        players: Callable[[], dict[int, GuildPlayer]],
+        ring: LogRing,
+        backups: BackupScheduler | None = None,
+    ) -> None:
+        self.client = client
+        self._players = players
+        self.ring = ring
+        self.backups = backups
+        self.meter = ProcessMeter()
+        self.server: ControlServer | None = None
+        self._sent: dict[int, dict[str, Any]] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    # -- wiring -----------------------------------------------------------------------------------------
+    def attach(self, server: ControlServer) -> None:
+        """Start feeding `server`'s topics (call on the running loop)."""
+        self.server = server
+        self.ring.on_line = lambda line: server.publish_threadsafe("logs", line)
+        self.client.add_listener(self.on_quran_event, "on_quran_event")
+        self.client.add_listener(self.on_voice_state_update, "on_voice_state_update")
+        self._ticker = asyncio.create_task(self._tick(), name="control socket ticker")
+
+    async def detach(self) -> None:
+        self.ring.on_line = None
+        self.client.remove_listener(self.on_quran_event, "on_quran_event")
+        self.client.remove_listener(self.on_voice_state_update, "on_voice_state_update")
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+    def players(self) -> list[GuildPlayer]:
+        return sorted(self._players().values(), key=lambda gp: gp.guild_id)
+
+    # -- topics -----------------------------------------------------------------------------------------
+    async def on_quran_event(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:
+        self._publish_player(guild_player, force=True)
+
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        guild_player = self._players().get(member.guild.id)
+        if guild_player is not None and self.server is not None:
+            self.server.publish("listeners", self._listeners_event(guild_player))
+            self._publish_player(guild_player)
+
+    def _listeners_event(self, guild_player: GuildPlayer) -> dict[str, Any]:
+        return {"guild_id": str(guild_player.guild_id), "listeners": listeners(guild_player)}
+
+    def _publish_player(self, guild_player: GuildPlayer, force: bool = False) -> None:
+        """Publish the guild's status if it changed since the last one sent (or `force`)."""
+        if self.server is None or not self.server.subscribers("player"):
+            return
+        status = guild_status(guild_player)
+        previous = self._sent.get(guild_player.guild_id)
+        comparable = {k: v for k, v in status.items() if k != "sent_at"}
+        if force or previous != comparable:
+            self._sent[guild_player.guild_id] = comparable
+            self.server.publish("player", status)
+
+    async def _tick(self) -> None:
+        """Once a second: CPU and packet rates, then the player (position) and stats topics."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            players = self.players()
+            self.meter.sample(sum(gp.player.frames_sent for gp in players))
+            if self.server is None:
+                continue
+            for guild_player in players:
+                self._publish_player(guild_player)
+            if self.server.subscribers("stats"):
+                self.server.publish("stats", self.stats())
+
+    def snapshot(self, topic: str) -> Iterable[tuple[str, Any]]:
+        if topic == "player":
+            return [("player", guild_status(gp)) for gp in self.players()]
+        if topic == "listeners":
+            return [("listeners", self._listeners_event(gp)) for gp in self.players()]
+        if topic == "logs":
+            return [("logs", line) for line in self.ring.recent(LOG_SNAPSHOT)]
+        return [("stats", self.stats())]
+
+    # -- methods ----------------------------------------------------------------------------------------
+    async def handle(self, request: Request, connection: Connection) -> Any:
+        params = Params(request.params)
+        if request.method == "ping":
+            return {"pong": True}
+        if request.method == "status":
+            return self.status()
+        if request.method == "stats":
+            return self.stats()
+        if request.method == "logs":
+            return {"lines": self.logs(params)}
+        if request.method == "control":
+            return await self.control(params, connection)
+        raise ProtocolError(protocol.UNKNOWN_METHOD, f"no method {request.method!r}")
+
+    def status(self) -> dict[str, Any]:
+        user = self.client.user
+        return {
+            "bot": {
+                "user": None if user is None else str(user),
+                "logged_in": self.client.user is not None and not self.client.is_closed(),
+            },
+            "guilds": [guild_status(gp) for gp in self.players()],
+        }
+
+    def stats(self) -> dict[str, Any]:
+        return process_stats(self.client, self.players(), self.meter, self.backups)
+
+    def logs(self, params: Params) -> list[dict[str, Any]]:
+        limit = params.integer("limit")
+        limit = 100 if limit is None else limit
+        if not 0 <= limit <= 10_000:
+            raise ProtocolError(protocol.BAD_PARAMS, '"limit" must be between 0 and 10000')
+        level_name = (params.text("level") or "DEBUG").upper()
+        level = logging.getLevelName(level_name)
+        if not isinstance(level, int):
+            raise ProtocolError(
+                protocol.BAD_PARAMS, '"level" must be DEBUG, INFO, WARNING, ERROR or CRITICAL'
+            )
+        return self.ring.recent(limit, level, params.text("search"))
+
+    async def control(self, params: Params, connection: Connection) -> Any:
+        action = params.text("action", required=True)
+        if action not in protocol.ACTIONS:
+            raise ProtocolError(
+                protocol.BAD_PARAMS, f"no action {action!r}; the actions are: {', '.join(protocol.ACTIONS)}"
+            )
+        if action == "backup":
+            return await self._backup_now()
+        guild_player = self._guild(params)
+        what, command = self._command(action, params, guild_player)
+        try:
+            guild_player.act(what, who(connection), command)
+        except PlayerError as exc:
+            raise ProtocolError(protocol.REFUSED, str(exc)) from None
+        log.info("%s, from the terminal (%s)", what, who(connection))
+        return guild_status(guild_player)
+
+    def _guild(self, params: Params) -> GuildPlayer:
+        players = self._players()
+        wanted = params.text("guild") or params.integer("guild_id")
+        if wanted is None:
+            if len(players) == 1:
+                return next(iter(players.values()))
+            if not players:
+                raise ProtocolError(
+                    protocol.NOT_READY, "no guild is playing yet (the bot may still be connecting)"
+                )
+            ids = ", ".join(str(g) for g in sorted(players))
+            raise ProtocolError(
+                protocol.BAD_PARAMS, f'several guilds play here; say which with "guild": {ids}'
+            )
+        for guild_player in players.values():
+            guild = guild_player.guild
+            if str(wanted) == str(guild_player.guild_id) or (
+                guild and str(wanted).casefold() == guild.name.casefold()
+            ):
+                return guild_player
+        raise ProtocolError(protocol.NOT_FOUND, f"no guild {wanted!r} plays here")
+
+    def _command(
+        self, action: str, params: Params, guild_player: GuildPlayer
+    ) -> tuple[str, Callable[[], None]]:
+        player = guild_player.player
+        now = guild_player.now_playing()
+        if action == "play":
+            surah = params.integer("surah", required=True)
+            assert surah is not None
+            ayah, reciter = params.integer("ayah"), params.text("reciter")
+            try:
+                if ayah is None:
+                    load_metadata().surah(surah)
+                else:
+                    load_metadata().check_ayah(surah, ayah)
+            except (KeyError, ValueError) as exc:
+                raise ProtocolError(protocol.BAD_PARAMS, str(exc).strip("'\"")) from None
+            name = load_metadata().surah(surah).name
+            if ayah is None:
+                return f"Playing {surah}. {name}", lambda: player.play_surah(surah, reciter)
+
+            def from_ayah() -> None:
+                if reciter is not None:
+                    player.set_reciter(reciter)
+                player.play_ayah(surah, ayah)
+
+            return f"Playing {surah}:{ayah} ({name})", from_ayah
+        if action == "reciter":
+            slug = params.text("reciter", required=True)
+            assert slug is not None
+            return "Reciter changed", lambda: player.set_reciter(slug)
+        if action in ("loop", "shuffle"):
+            on = params.flag("on")
+            current = now.loop if action == "loop" else now.shuffle
+            value = not current if on is None else on
+            setter = player.set_loop if action == "loop" else player.set_shuffle
+            return f"{action.capitalize()} {'on' if value else 'off'}", lambda: setter(value)
+        simple: dict[str, tuple[str, Callable[[], None]]] = {
+            "pause": ("Paused", player.pause),
+            "resume": ("Resumed", player.resume),
+            "next": ("Skipped to the next surah", player.next),
+            "previous": ("Went back", player.previous),
+        }
+        return simple[action]
+
+    async def _backup_now(self) -> dict[str, Any]:
+        if self.backups is None:
+            raise ProtocolError(protocol.NOT_READY, "backups are not running in this bot")
+        try:
+            info = await self.backups.run_now()
+        except Exception as exc:
+            raise ProtocolError(protocol.REFUSED, f"the backup failed: {exc}") from None
+        return {
+            "name": info.name,
+            "created": info.created.isoformat(timespec="seconds"),
+            "size": info.size,
+            "files": len(info.files),
+        }
