@@ -14,6 +14,7 @@ from quranbot.cli.demo import demo_command
 from quranbot.cli.reciter import reciter_app
 from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
+from quranbot.cli.tui import tui_command
 from quranbot.paths import HOME_ENV, Paths
 
 app = typer.Typer(
@@ -56,6 +57,7 @@ def root(
 app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("sandbox")(sandbox_command)
+app.command("tui")(tui_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(reciter_app, name="reciter")
 
