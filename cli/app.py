@@ -11,9 +11,12 @@ from quranbot import __version__
 from quranbot.cli.backup import backup_app
 from quranbot.cli.context import CliContext
 from quranbot.cli.demo import demo_command
+from quranbot.cli.logs import logs_command
 from quranbot.cli.reciter import reciter_app
 from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
+from quranbot.cli.status import status_command
+from quranbot.cli.steer import next_command, pause_command, play_command, previous_command, resume_command
 from quranbot.cli.tui import tui_command
 from quranbot.paths import HOME_ENV, Paths
 
@@ -58,6 +61,13 @@ app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("sandbox")(sandbox_command)
 app.command("tui")(tui_command)
+app.command("status")(status_command)
+app.command("play")(play_command)
+app.command("pause")(pause_command)
+app.command("resume")(resume_command)
+app.command("next")(next_command)
+app.command("previous")(previous_command)
+app.command("logs")(logs_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(reciter_app, name="reciter")
 

@@ -23,8 +23,9 @@ import discord
 
 from quranbot.audio.library import Reciter
 from quranbot.audio.player import NowPlaying, Player, PlayerState
-from quranbot.bot.cogs.recitation import clock, progress_bar
+from quranbot.bot.cogs.recitation import progress_bar
 from quranbot.bot.guild_player import LastAction
+from quranbot.clock import clock
 from quranbot.quran.metadata import load_metadata
 
 log = logging.getLogger(__name__)

@@ -185,7 +185,7 @@ class BotControl:
             guild_player.act(what, who(connection), command)
         except PlayerError as exc:
             raise ProtocolError(protocol.REFUSED, str(exc)) from None
-        log.info("%s, from the terminal (%s)", what, who(connection))
+        log.info("%s, by %s", what, who(connection))
         return guild_status(guild_player)
 
     def _guild(self, params: Params) -> GuildPlayer:

@@ -14,6 +14,7 @@ from discord.ext import commands
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.clock import clock
 from quranbot.quran.lookup import search_surahs
 from quranbot.quran.metadata import load_metadata
 from quranbot.store.records import GuildSettings
@@ -33,15 +34,6 @@ def surah_label(number: int) -> str:
 def progress_bar(elapsed: float, total: float, width: int = 16) -> str:
     filled = 0 if total <= 0 else min(width, round(width * elapsed / total))
     return "▬" * filled + "🔘" + "▬" * (width - filled)
-
-
-def clock(seconds: float) -> str:
-    whole = int(seconds)
-    return (
-        f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-        if whole >= 3600
-        else f"{whole // 60}:{whole % 60:02d}"
-    )
 
 
 class NotAllowed(app_commands.CheckFailure):

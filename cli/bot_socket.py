@@ -1,0 +1,51 @@
+"""Talking to the running bot from a `quranbot` command: connect, call, and turn failures into exit codes.
+
+Exit codes a script can rely on: 3 when the bot is not running, 4 when this user may not use its
+socket, 1 when the bot refused the request (the message says why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from quranbot.cli.output import fail
+from quranbot.control.client import BotNotRunning, ControlClient, ControlError
+
+NOT_RUNNING = 3
+NOT_ALLOWED = 4
+
+T = TypeVar("T")
+
+
+def with_bot(socket: Path, work: Callable[[ControlClient], Awaitable[T]]) -> T:
+    """Run `work` with a connected client; exits with the codes above on failure."""
+
+    async def session() -> T:
+        client = await ControlClient.connect(socket)
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(session())
+    except BotNotRunning as exc:
+        raise fail(f"{exc}. Start it with `quranbot service start` or `quranbot run`.", NOT_RUNNING) from None
+    except PermissionError as exc:
+        raise fail(str(exc), NOT_ALLOWED) from None
+    except ControlError as exc:
+        raise fail(exc.message) from None
+    except TimeoutError:
+        raise fail(f"QuranBot did not answer on {socket} in time (is it stuck?)") from None
+
+
+def call_bot(socket: Path, method: str, **params: Any) -> Any:
+    """One request; its result."""
+
+    async def one(client: ControlClient) -> Any:
+        return await client.call(method, **params)
+
+    return with_bot(socket, one)

@@ -1,0 +1,92 @@
+"""`quranbot status`: what the running bot is doing, at a glance (or as JSON for scripts)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from quranbot.cli.bot_socket import with_bot
+from quranbot.cli.context import cli_context
+from quranbot.cli.output import human_size, out
+from quranbot.clock import clock
+from quranbot.control.client import ControlClient
+
+STATE_STYLE = {"playing": "green", "paused": "yellow", "idle": "dim", "reconnecting": "red"}
+
+
+def status_command(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print status and stats as one JSON object.")
+    ] = False,
+) -> None:
+    """Show what each guild is reciting, who listens, and how the bot is doing.
+
+    Exit status 3 when the bot is not running, so `quranbot status >/dev/null` works in scripts.
+    """
+
+    async def both(client: ControlClient) -> tuple[dict[str, Any], dict[str, Any]]:
+        return await client.call("status"), await client.call("stats")
+
+    status, stats = with_bot(cli_context(ctx).paths.control_socket, both)
+    if as_json:
+        typer.echo(json.dumps({"status": status, "stats": stats}, ensure_ascii=False, indent=2))
+        return
+    for guild in status["guilds"]:
+        out.print(guild_panel(guild))
+    if not status["guilds"]:
+        out.print(
+            "[yellow]No guild is reciting yet[/]: the bot is connecting, or no voice channel is set up."
+        )
+    out.print(stats_line(stats), highlight=False)
+
+
+def guild_panel(guild: dict[str, Any]) -> Panel:
+    state = guild["state"]
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    ayah = f", ayah {guild['ayah']}" if guild.get("ayah") else ""
+    table.add_row(
+        "Surah",
+        f"{guild['surah']}. {escape(guild['surah_name'])} ({escape(guild['surah_english'])}){ayah}  "
+        f"{guild['surah_arabic']}",
+    )
+    table.add_row("Reciter", escape(guild.get("reciter_name") or guild.get("reciter") or "none imported"))
+    table.add_row("Position", f"{bar(guild['position'], guild['duration'])} "
+                  f"{clock(guild['position'])} / {clock(guild['duration'])}")  # fmt: skip
+    modes = [name for name in ("loop", "shuffle") if guild[name]]
+    table.add_row("Order", ", ".join(modes) if modes else "in order")
+    names = [escape(listener["name"]) for listener in guild["listeners"]]
+    table.add_row("Listeners", f"{len(names)}: {', '.join(names)}" if names else "nobody")
+    connection = guild["connection"]
+    latency = "" if connection["latency_ms"] is None else f", {connection['latency_ms']:.0f} ms"
+    table.add_row("Voice", f"{connection['state']}{latency}, {connection['recoveries']} recoveries")
+    if guild.get("last_action"):
+        action = guild["last_action"]
+        table.add_row("Last action", f"{escape(action['what'])} by {escape(action['who'])}")
+    server, channel = guild.get("guild_name") or guild["guild_id"], guild.get("channel_name") or "?"
+    where = f"{escape(server)} · #{escape(channel)}"
+    title = f"[{STATE_STYLE.get(state, 'white')}]{state.upper()}[/] · {where}"
+    return Panel(Group(table), title=title, title_align="left")
+
+
+def bar(position: float, duration: float, width: int = 24) -> str:
+    filled = 0 if duration <= 0 else min(width, round(width * position / duration))
+    return "━" * filled + "─" * (width - filled)
+
+
+def stats_line(stats: dict[str, Any]) -> str:
+    backup = stats.get("last_backup")
+    last = "never" if backup is None else f"{clock(backup['age'])} ago"
+    return (
+        f"up {clock(stats['uptime'])} · CPU {stats['cpu_percent']:.1f} % · "
+        f"memory {human_size(stats['rss_bytes'])} · {stats['packets_per_second']:.0f} packets/s · "
+        f"{stats['recoveries']} recoveries · last backup {last} · pid {stats['pid']}"
+    )
