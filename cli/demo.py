@@ -1,14 +1,16 @@
-"""`quranbot demo`: the sandbox and the bot in one process, and what the voice channel hears.
+"""`quranbot demo`: the whole product in one command, with no token and no internet.
 
-Needs no token and no internet. Without --home it works in a temporary directory and leaves nothing
-behind.
+It starts the sandbox (a local Discord), generates the sample reciter if missing, runs the real bot in
+a sandbox guild with a simulated listener in the voice channel, and opens the TUI on it, as an admin
+would see a real server. On the way out (q in the TUI, or --headless --seconds N) it prints what the
+voice channel heard, identified from the audio itself. Without --home it works in a temporary directory
+and leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import signal
 import tempfile
 import time
@@ -16,10 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, Group
-from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
+from rich.console import Console
 
 from quranbot.audio.levels import dominant_frequency
 from quranbot.audio.library import Library
@@ -35,7 +34,6 @@ from quranbot.secret import Secret
 
 if TYPE_CHECKING:
     from quranbot.sandbox.listener import ListenerStats
-    from quranbot.sandbox.server import Sandbox
 
 console = Console()
 
@@ -47,15 +45,15 @@ WINDOW_SECONDS = 0.2
 def demo_command(
     ctx: typer.Context,
     headless: Annotated[
-        bool, typer.Option(help="No live display: print a one-line summary at the end.")
+        bool, typer.Option(help="No TUI: run for --seconds and print a one-line summary (for scripts).")
     ] = False,
     seconds: Annotated[
-        float | None, typer.Option(min=1.0, help="Stop after this many seconds (default: until Ctrl+C).")
+        float | None, typer.Option(min=1.0, help="Stop after this many seconds (default: when you quit).")
     ] = None,
 ) -> None:
-    """Run the bot against a local Discord sandbox and show what its voice channel hears."""
+    """Run the bot against a local Discord sandbox and watch it in the TUI."""
     context = cli_context(ctx)
-    configure_logging(context.verbose, console=None if headless else console)
+    configure_logging(context.verbose, to_terminal=headless)  # the TUI shows the log itself
     if headless and seconds is None:
         seconds = 10.0
     try:
@@ -93,13 +91,7 @@ async def _demo(paths: Paths, headless: bool, seconds: float | None) -> None:
             while not await _wait(stop, bot, deadline):
                 pass
         else:
-            with Live(
-                _view(listener.stats(tone_seconds=WINDOW_SECONDS), sandbox, started),
-                console=console,
-                refresh_per_second=4,
-            ) as live:
-                while not await _wait(stop, bot, deadline, step=0.25):
-                    live.update(_view(listener.stats(tone_seconds=WINDOW_SECONDS), sandbox, started))
+            await _watch_in_tui(paths, stop, bot, deadline, sandbox.url)
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await bot  # raises StartupError if the bot could not start
@@ -133,6 +125,21 @@ def surahs_heard(pcm: bytes) -> list[int]:
     return heard
 
 
+async def _watch_in_tui(
+    paths: Paths, stop: asyncio.Event, bot: asyncio.Task[None], deadline: float | None, url: str
+) -> None:
+    """The TUI on the bot's control socket until the admin quits it, time is up, or the bot stops."""
+    from quranbot.tui.app import QuranBotApp  # Textual loads only for the TUI
+
+    app = QuranBotApp(paths.control_socket, title_note=f"demo · sandbox Discord at {url} · q quits")
+    showing = asyncio.create_task(app.run_async())
+    while not showing.done() and not await _wait(stop, bot, deadline, step=0.25):
+        pass
+    if not showing.done():
+        app.exit()
+    await showing
+
+
 def _summary(stats: ListenerStats, channel: str, first_packet_s: float | None, heard: list[int]) -> str:
     median = "-" if stats.median_gap_ms is None else f"{stats.median_gap_ms:.1f}ms"
     first = "-" if first_packet_s is None else f"{first_packet_s:.2f}s"
@@ -141,35 +148,3 @@ def _summary(stats: ListenerStats, channel: str, first_packet_s: float | None, h
         f"demo: channel={channel} packets={stats.packets} lost={stats.lost_packets} median_gap={median} "
         f"first_audio_after={first} surahs heard: {', '.join(map(str, heard)) or '-'} largest gap: {largest}"
     )
-
-
-def _meter(dbfs: float, width: int = 30) -> str:
-    level = 0.0 if math.isinf(dbfs) else max(0.0, min(1.0, (dbfs + 60.0) / 60.0))
-    filled = round(level * width)
-    return "█" * filled + "░" * (width - filled)
-
-
-def _view(stats: ListenerStats, sandbox: Sandbox, started: float) -> Panel:
-    voice = sandbox.default.voice
-    guild = sandbox.default.guild
-    in_channel = [guild.members[uid].user.username for uid in guild.voice_members(voice.id)]
-    elapsed = time.perf_counter() - started
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("Channel", f"#{voice.name} in {guild.name}")
-    table.add_row("In voice", ", ".join(in_channel) or "nobody yet")
-    table.add_row("Packets", f"{stats.packets}  (lost {stats.lost_packets})")
-    gap = (
-        "-"
-        if stats.median_gap_ms is None
-        else f"{stats.median_gap_ms:.1f} ms median, {stats.max_gap_ms:.1f} ms max"
-    )
-    table.add_row("Cadence", gap)
-    level = "silence" if math.isinf(stats.level_dbfs) else f"{stats.level_dbfs:.1f} dBFS"
-    table.add_row("Level", f"{_meter(stats.level_dbfs)} {level}")
-    surah = None if stats.dominant_hz is None else surah_from_frequency(stats.dominant_hz)
-    hearing = "-" if stats.dominant_hz is None else f"{stats.dominant_hz:.1f} Hz"
-    table.add_row("Hearing", hearing + (f" = sample surah {surah}" if surah else ""))
-    footer = f"{elapsed:.0f} s · sandbox at {sandbox.url} · Ctrl+C to stop"
-    return Panel(Group(table), title="QuranBot demo: what the voice channel hears", subtitle=footer)

@@ -46,15 +46,22 @@ def under_systemd() -> bool:
 
 
 def configure_logging(
-    verbose: bool = False, redactor: RedactingFilter | None = None, console: Console | None = None
+    verbose: bool = False,
+    redactor: RedactingFilter | None = None,
+    console: Console | None = None,
+    to_terminal: bool = True,
 ) -> RedactingFilter:
     """Set up the root logger; returns the filter so secrets learned later can be added.
 
-    Pass the `console` of a Rich live display so log lines print above it instead of through it.
+    Pass the `console` of a Rich live display so log lines print above it instead of through it; pass
+    `to_terminal=False` when a full-screen app owns the terminal (the bot's own log ring still gets
+    every line, for the TUI's log pane).
     """
     redactor = redactor or RedactingFilter()
     handler: logging.Handler
-    if console is not None or (sys.stderr.isatty() and not under_systemd()):
+    if not to_terminal:
+        handler = logging.NullHandler()
+    elif console is not None or (sys.stderr.isatty() and not under_systemd()):
         handler = RichHandler(console=console, show_path=False, rich_tracebacks=True, markup=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
