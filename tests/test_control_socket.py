@@ -71,6 +71,8 @@ async def test_status_says_what_plays_and_who_listens(sandbox: Sandbox, home: Pa
         stats = await client.call("stats")
         assert stats["logged_in"] and stats["voice_connected"] == 1 and stats["packets_sent"] > 0
         assert stats["rss_bytes"] > 10 * 1024 * 1024 and stats["last_backup"] is not None
+        (reciter,) = (await client.call("reciters"))["reciters"]
+        assert reciter["slug"] == "sample-tones" and reciter["surahs"] == 7 and reciter["sample"]
         await client.close()
         assert Paths.under(home).control_socket.exists()
     assert not Paths.under(home).control_socket.exists()  # removed at a clean stop
@@ -153,7 +155,7 @@ async def test_junk_gets_clear_errors_and_the_bot_plays_on(sandbox: Sandbox, hom
         assert (await ask(reader, writer, b'{"id": 1, "method": "dance"}\n'))["error"] == {
             "code": "unknown_method",
             "message": "no method 'dance'; the methods are: "
-            "hello, ping, status, stats, logs, control, subscribe, unsubscribe",
+            "hello, ping, status, stats, logs, reciters, control, subscribe, unsubscribe",
         }
         wrong = await ask(reader, writer, b'{"id": 2, "method": "control", "params": {"action": "play", '
                           b'"surah": "five"}}\n')  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.guild_player import GuildPlayer
@@ -49,10 +50,12 @@ class BotControl:
         self,
         client: commands.Bot,
         players: Callable[[], dict[int, GuildPlayer]],
+        library: Library,
         ring: LogRing,
         backups: BackupScheduler | None = None,
     ) -> None:
         self.client = client
+        self.library = library
         self._players = players
         self.ring = ring
         self.backups = backups
@@ -141,6 +144,8 @@ class BotControl:
             return self.stats()
         if request.method == "logs":
             return {"lines": self.logs(params)}
+        if request.method == "reciters":
+            return {"reciters": self.reciters()}
         if request.method == "control":
             return await self.control(params, connection)
         raise ProtocolError(protocol.UNKNOWN_METHOD, f"no method {request.method!r}")
@@ -154,6 +159,20 @@ class BotControl:
             },
             "guilds": [guild_status(gp) for gp in self.players()],
         }
+
+    def reciters(self) -> list[dict[str, Any]]:
+        """The imported reciters, for pickers: read from their manifests now, so a fresh import shows."""
+        return [
+            {
+                "slug": reciter.slug,
+                "name": reciter.name,
+                "arabic_name": reciter.arabic_name,
+                "surahs": len(reciter.surahs()),
+                "ayah_surahs": len(reciter.ayah_surahs()),
+                "sample": reciter.sample,
+            }
+            for reciter in self.library.reciters()
+        ]
 
     def stats(self) -> dict[str, Any]:
         return process_stats(self.client, self.players(), self.meter, self.backups)

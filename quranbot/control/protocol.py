@@ -16,7 +16,7 @@ PROTOCOL_VERSION = 1
 #: The longest line either side accepts, newline included.
 MAX_LINE_BYTES = 1024 * 1024
 
-METHODS = ("hello", "ping", "status", "stats", "logs", "control", "subscribe", "unsubscribe")
+METHODS = ("hello", "ping", "status", "stats", "logs", "reciters", "control", "subscribe", "unsubscribe")
 TOPICS = ("player", "listeners", "logs", "stats")
 ACTIONS = ("play", "pause", "resume", "next", "previous", "loop", "shuffle", "reciter", "backup")
 
