@@ -191,6 +191,19 @@ class GuildPlayer:
             return True
         return now - self._last_progress < STALL_SECONDS
 
+    def stalled_seconds(self) -> float:
+        """How long frames have not advanced although the bot is connected and should be reciting.
+
+        0 while paused, idle or not connected: rejoining after a network fault is recovery, not a
+        stall. Read-only (the watchdog's `healthy()` keeps the frame count it compares against).
+        """
+        voice = self.voice_client
+        if self.player.state is not PlayerState.PLAYING or voice is None or not voice.is_connected():
+            return 0.0
+        if self.player.frames_sent != self._last_frames:
+            return 0.0
+        return time.monotonic() - self._last_progress
+
     async def _watch(self) -> None:
         while not self._stopping:
             await asyncio.sleep(WATCHDOG_INTERVAL)

@@ -18,11 +18,13 @@ from quranbot.backup.archive import newest_good_copy
 from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.client import QuranBot
 from quranbot.bot.settings import BotSettings
+from quranbot.bot.supervision import report_to_systemd
 from quranbot.control.log_ring import LogRing
 from quranbot.control.methods import BotControl
 from quranbot.control.server import ControlServer
 from quranbot.log_setup import RedactingFilter
 from quranbot.paths import Paths
+from quranbot.service_notify import ServiceNotifier
 from quranbot.store.flusher import PeriodicFlusher
 from quranbot.store.lock import StateLocked
 from quranbot.store.schema import SchemaTooNew
@@ -73,9 +75,15 @@ async def run_bot(
     logging.getLogger().addHandler(ring)
     control = BotControl(bot, bot.guild_players, library, ring, backups)
     server = await _open_control_socket(paths, control)
+    notifier = ServiceNotifier.from_environment()
+    reporting = asyncio.create_task(report_to_systemd(notifier, bot), name="systemd notifications")
     try:
-        await _run_client(bot, settings, stop)
+        await _run_client(bot, settings, stop, notifier)
     finally:
+        reporting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporting
+        notifier.close()
         if server is not None:
             await control.detach()
             await server.close()
@@ -106,7 +114,9 @@ async def _open_control_socket(paths: Paths, control: BotControl) -> ControlServ
     return server
 
 
-async def _run_client(bot: QuranBot, settings: BotSettings, stop: asyncio.Event) -> None:
+async def _run_client(
+    bot: QuranBot, settings: BotSettings, stop: asyncio.Event, notifier: ServiceNotifier
+) -> None:
     try:
         async with bot:
             runner = asyncio.create_task(bot.start(settings.token.reveal()))
@@ -118,6 +128,7 @@ async def _run_client(bot: QuranBot, settings: BotSettings, stop: asyncio.Event)
             else:
                 # Close while the gateway still runs, so leaving voice is acknowledged promptly.
                 log.info("Stopping: leaving voice and closing the connection")
+                notifier.stopping()
                 await bot.close()
                 await runner
     except discord.LoginFailure:
