@@ -15,10 +15,15 @@ QURANBOT = [sys.executable, "-m", "quranbot"]
 PLAIN_OUTPUT = {"NO_COLOR": "1", "COLUMNS": "200"}
 
 
-async def start_quranbot(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    """`quranbot ARGS...` running alongside the test's event loop (which may be serving a sandbox)."""
+async def start_quranbot(
+    *args: str, env: dict[str, str] | None = None, python_args: list[str] | None = None
+) -> asyncio.subprocess.Process:
+    """`quranbot ARGS...` running alongside the test's event loop (which may be serving a sandbox).
+
+    `python_args` replaces `-m quranbot` (for a wrapper that prepares the process, then runs it)."""
+    command = QURANBOT if python_args is None else [sys.executable, *python_args]
     return await asyncio.create_subprocess_exec(
-        *QURANBOT,
+        *command,
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
