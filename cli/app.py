@@ -11,6 +11,7 @@ from quranbot import __version__
 from quranbot.cli.backup import backup_app
 from quranbot.cli.context import CliContext
 from quranbot.cli.demo import demo_command
+from quranbot.cli.doctor import doctor_command
 from quranbot.cli.logs import logs_command
 from quranbot.cli.reciter import reciter_app
 from quranbot.cli.run import run_command
@@ -68,6 +69,7 @@ app.command("resume")(resume_command)
 app.command("next")(next_command)
 app.command("previous")(previous_command)
 app.command("logs")(logs_command)
+app.command("doctor")(doctor_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(reciter_app, name="reciter")
 

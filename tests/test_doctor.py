@@ -1,0 +1,94 @@
+"""`quranbot doctor` as an admin runs it: a healthy install passes, and each thing broken for real is
+named, with its fix, and fails the exit status. The token is never printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from processes import finish, run_quranbot, start_quranbot
+from running_bot import RunningBot
+
+from quranbot.paths import Paths
+from quranbot.sandbox.server import Sandbox
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+
+
+def write_token(home: Path, mode: int = 0o600) -> Path:
+    path = Paths.under(home).token_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TOKEN + "\n")
+    path.chmod(mode)
+    return path
+
+
+def checks(output: str) -> dict[str, dict[str, Any]]:
+    return {check["name"]: check for check in json.loads(output)["checks"]}
+
+
+async def test_a_healthy_install_passes_and_the_running_bot_answers(sandbox: Sandbox, home: Path) -> None:
+    write_token(home)
+    async with RunningBot(sandbox, home, voice_channels=(sandbox.default.voice.id,)):
+        await sandbox.listener(sandbox.default.voice).wait_for_packets(10, timeout=20)
+        code, out, err = await finish(await start_quranbot("--home", str(home), "doctor", "--json"))
+    assert code == 0, out + err
+    found = checks(out)
+    for name in (
+        "Python",
+        "ffmpeg",
+        "libopus",
+        "voice encryption",
+        "token",
+        "state",
+        "reciters",
+        "disk",
+        "clock",
+    ):
+        assert found[name]["status"] == "ok", found[name]
+    assert (
+        found["control socket"]["status"] == "ok"
+        and "1 voice connection(s)" in found["control socket"]["detail"]
+    )
+    assert found["reciters"]["detail"].startswith("Sample tones (not a recitation) (7 surahs)")
+    assert TOKEN not in out and TOKEN not in err
+
+
+def test_each_broken_thing_is_named_with_its_fix(home: Path) -> None:
+    Paths.under(home).state_dir.mkdir(parents=True, exist_ok=True)
+    (Paths.under(home).state_dir / "playback.json").write_text('{"_meta": {"schema": 1}, "guil')  # torn
+    sample = Paths.under(home).audio_dir / "sample-tones"
+    next(sample.glob("*.ogg")).unlink()  # a track file gone
+    result = run_quranbot("--home", str(home), "doctor", "--json")
+    assert result.returncode == 1
+    found = checks(result.stdout)
+    assert found["token"]["status"] == "fail" and found["token"]["fix"] == "run `quranbot setup`"
+    assert found["state"]["status"] == "fail" and "playback.json" in found["state"]["detail"]
+    assert "repairs the file from the newest good backup" in found["state"]["fix"]
+    assert found["reciters"]["status"] == "fail" and "1 track file(s) missing" in found["reciters"]["detail"]
+    assert found["control socket"]["status"] == "warn" and "not running" in found["control socket"]["detail"]
+
+    write_token(home, mode=0o644)
+    result = run_quranbot("--home", str(home), "doctor")
+    assert "others may read the token" in result.stdout and "chmod 600" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+    Paths.under(home).token_file.write_text("not-a-token\n")
+    found = checks(run_quranbot("--home", str(home), "doctor", "--json").stdout)
+    assert "does not hold a bot token" in found["token"]["detail"]
+
+
+def test_a_missing_ffmpeg_is_found_by_trying_it(home: Path, tmp_path: Path) -> None:
+    write_token(home)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}
+    result = subprocess.run([sys.executable, "-m", "quranbot", "--home", str(home), "doctor", "--json"],
+                            capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert result.returncode == 1
+    found = checks(result.stdout)
+    assert found["ffmpeg"]["status"] == "fail" and "apt-get install ffmpeg" in found["ffmpeg"]["fix"]
