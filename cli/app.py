@@ -9,6 +9,7 @@ import typer
 
 from quranbot import __version__
 from quranbot.cli.backup import backup_app
+from quranbot.cli.config import config_app
 from quranbot.cli.context import CliContext
 from quranbot.cli.demo import demo_command
 from quranbot.cli.doctor import doctor_command
@@ -16,6 +17,7 @@ from quranbot.cli.logs import logs_command
 from quranbot.cli.reciter import reciter_app
 from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
+from quranbot.cli.setup import setup_command
 from quranbot.cli.status import status_command
 from quranbot.cli.steer import next_command, pause_command, play_command, previous_command, resume_command
 from quranbot.cli.tui import tui_command
@@ -58,6 +60,7 @@ def root(
     ctx.obj = CliContext(paths=Paths.resolve(home), home=home, verbose=verbose)
 
 
+app.command("setup")(setup_command)
 app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("sandbox")(sandbox_command)
@@ -71,6 +74,7 @@ app.command("previous")(previous_command)
 app.command("logs")(logs_command)
 app.command("doctor")(doctor_command)
 app.add_typer(backup_app, name="backup")
+app.add_typer(config_app, name="config")
 app.add_typer(reciter_app, name="reciter")
 
 

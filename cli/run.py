@@ -17,24 +17,12 @@ from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail
+from quranbot.config.load import load_config
+from quranbot.config.schema import Config, ConfigError
+from quranbot.config.token import TOKEN_ENV, TokenError, read_token
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
 from quranbot.secret import Secret
-
-TOKEN_ENV = "QURANBOT_TOKEN"
-
-
-def read_token(path: Path) -> Secret:
-    """The token from a file: one line, surrounding whitespace ignored."""
-    try:
-        value = path.read_text().strip()
-    except FileNotFoundError:
-        raise StartupError(f"Token file {path} does not exist") from None
-    except PermissionError:
-        raise StartupError(f"Token file {path} is not readable by this user") from None
-    if not value:
-        raise StartupError(f"Token file {path} is empty")
-    return Secret(value)
 
 
 @dataclass(frozen=True)
@@ -74,25 +62,34 @@ def run_command(
         Path | None, typer.Option(help="The sandbox's certificate (default: the one it wrote under --home).")
     ] = None,
     voice_channel: Annotated[
-        list[int] | None, typer.Option(help="Voice channel id to join and play in (repeatable).")
+        list[int] | None,
+        typer.Option(help="Voice channel id to join and play in (repeatable; default: config.toml's)."),
     ] = None,
     flush_interval: Annotated[
         float, typer.Option(min=0.1, help="Seconds between saves of the playback position.")
     ] = 2.0,
-    backup_every: Annotated[int, typer.Option(min=1, help="Minutes between automatic state backups.")] = 60,
+    backup_every: Annotated[
+        int | None,
+        typer.Option(min=1, help="Minutes between automatic state backups (default: config.toml's, or 60)."),
+    ] = None,
     pause_when_empty: Annotated[
-        bool, typer.Option(help="Pause while nobody is in the voice channel (saves CPU); off by default.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            help="Pause while nobody is in the voice channel (saves CPU; default: config.toml's, or off)."
+        ),
+    ] = None,
 ) -> None:
     """Run the bot in the foreground until Ctrl+C or SIGTERM.
 
-    The token comes from --token-file, else $QURANBOT_TOKEN, else the config directory's `token` file
-    (with --sandbox: the token the sandbox wrote).
+    Settings come from config.toml (`quranbot setup`), the options given here win over it. The token
+    comes from --token-file, else $QURANBOT_TOKEN, else the config directory's `token` file (with
+    --sandbox: the token the sandbox wrote).
     """
     context = cli_context(ctx)
     paths = context.paths
     redactor = configure_logging(context.verbose)
     try:
+        config = load_config(paths.config_file)
         target = None
         default_token_file = paths.token_file
         if sandbox is not None:
@@ -104,16 +101,37 @@ def run_command(
         else:
             token = read_token(token_file or default_token_file)
         redactor.add(token)
-        settings = BotSettings(
-            token=token,
-            voice_channels=tuple(voice_channel or ()),
+        settings = bot_settings(
+            config,
+            token,
+            voice_channels=voice_channel,
             flush_interval=flush_interval,
-            backup_interval=timedelta(minutes=backup_every),
+            backup_every=backup_every,
             pause_when_empty=pause_when_empty,
         )
         asyncio.run(_run(settings, paths, target))
-    except StartupError as exc:
+    except (StartupError, ConfigError, TokenError) as exc:
         raise fail(str(exc)) from None
+
+
+def bot_settings(
+    config: Config,
+    token: Secret,
+    voice_channels: list[int] | None = None,
+    flush_interval: float = 2.0,
+    backup_every: int | None = None,
+    pause_when_empty: bool | None = None,
+) -> BotSettings:
+    """config.toml's settings, each overridden by its command-line option when one was given."""
+    return BotSettings(
+        token=token,
+        voice_channels=tuple(voice_channels) if voice_channels else config.voice_channels,
+        flush_interval=flush_interval,
+        backup_interval=timedelta(
+            minutes=backup_every if backup_every is not None else config.backup_interval_minutes
+        ),
+        pause_when_empty=config.pause_when_empty if pause_when_empty is None else pause_when_empty,
+    )
 
 
 async def _run(settings: BotSettings, paths: Paths, target: SandboxTarget | None) -> None:

@@ -1,6 +1,7 @@
 """What `quranbot run` needs to start: the token, where to play, and what to play.
 
-The full configuration file arrives with the setup wizard; until then these come from the command line.
+`cli/run.py` builds it from config.toml (`quranbot.config`) with the command-line options on top; the
+bot itself never reads the file, so tests and the demo hand it settings directly.
 """
 
 from __future__ import annotations

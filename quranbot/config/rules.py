@@ -1,0 +1,115 @@
+"""What a value must look like, one rule per kind, each accepting the TOML type or the text typed on a
+command line, so config.toml, `config set`, `setup` flags and the wizard refuse the same values with the
+same reason.
+
+A rule returns the clean value or raises `BadValue` with a reason that quotes the value (never a token:
+tokens have their own rules in `token.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from quranbot.audio.library import Library, LibraryError
+
+T = TypeVar("T")
+
+DISCORD_ID = re.compile(r"[0-9]{17,20}")
+RECITER_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+#: A week: backing up less often would leave the retention's weekly backups (and every finer one) empty.
+MAX_BACKUP_MINUTES = 7 * 24 * 60
+NONE_WORDS = {"", "none"}
+TRUE_WORDS = {"true", "yes", "on", "1"}
+FALSE_WORDS = {"false", "no", "off", "0"}
+
+
+class BadValue(ValueError):
+    """The reason a value is refused, e.g. `"abc" is not a Discord id (a number of 17–20 digits)`."""
+
+
+def shown(value: object) -> str:
+    """A value as the admin would write it in TOML: strings quoted, numbers and booleans bare."""
+    if isinstance(value, str | bool) or value is None:
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _whole_number(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def discord_id(value: object) -> int:
+    number = _whole_number(value)
+    if number is None or not DISCORD_ID.fullmatch(str(number)):
+        raise BadValue(f"{shown(value)} is not a Discord id (a number of 17–20 digits)")
+    return number
+
+
+def backup_minutes(value: object) -> int:
+    number = _whole_number(value)
+    if number is None or not 1 <= number <= MAX_BACKUP_MINUTES:
+        raise BadValue(
+            f"{shown(value)} is not a whole number of minutes from 1 to {MAX_BACKUP_MINUTES} (a week)"
+        )
+    return number
+
+
+def boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise BadValue(f"{shown(value)} is not true or false")
+
+
+def timezone_name(value: object) -> str:
+    if isinstance(value, str) and value.strip():
+        try:
+            ZoneInfo(value.strip())
+            return value.strip()
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
+            pass
+    raise BadValue(
+        f'{shown(value)} is not a time zone (an IANA name such as "Europe/London" or "UTC"; '
+        "`timedatectl list-timezones` lists them)"
+    )
+
+
+def reciter_slug(value: object) -> str:
+    if isinstance(value, str) and len(value) <= 60 and RECITER_SLUG.fullmatch(value.strip()):
+        return value.strip()
+    raise BadValue(
+        f"{shown(value)} is not a reciter folder name (lowercase letters, digits and dashes, "
+        "as in the Folder column of `quranbot reciter list`)"
+    )
+
+
+def imported_reciter(value: object, library: Library) -> str:
+    """The folder name of an imported reciter, given its folder or display name (as the admin types it)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text:
+        with contextlib.suppress(LibraryError):
+            return library.get(text).slug
+    imported = ", ".join(r.slug for r in library.reciters())
+    known = f"imported: {imported}" if imported else "none is imported yet: `quranbot reciter import SOURCE`"
+    raise BadValue(f"{shown(value)} is not an imported reciter ({known})")
+
+
+def optional(rule: Callable[[object], T]) -> Callable[[object], T | None]:
+    """`rule`, except that nothing, an empty string or `none` clears the setting."""
+
+    def check(value: object) -> T | None:
+        if value is None or (isinstance(value, str) and value.strip().lower() in NONE_WORDS):
+            return None
+        return rule(value)
+
+    return check

@@ -1,0 +1,62 @@
+"""The settings config.toml holds, as frozen records, and the error that names the file and the key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+#: Backups run this often unless config.toml or `--backup-every` says otherwise.
+DEFAULT_BACKUP_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    """One Discord server: where to recite, and optionally where the panel lives and who may steer."""
+
+    id: int
+    voice_channel: int
+    panel_channel: int | None = None
+    #: None: every member may steer (Manage Server always may).
+    controller_role: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything config.toml can say; a missing file means these defaults."""
+
+    guilds: tuple[GuildConfig, ...] = ()
+    #: A reciter's folder name (slug); None: the first imported reciter.
+    reciter: str | None = None
+    #: An IANA time zone name; None: the server's own time zone.
+    timezone: str | None = None
+    backup_interval_minutes: int = DEFAULT_BACKUP_MINUTES
+    pause_when_empty: bool = False
+    #: The Discord user who gets alerts; None: no alerts by direct message.
+    admin_user: int | None = None
+
+    @property
+    def voice_channels(self) -> tuple[int, ...]:
+        return tuple(guild.voice_channel for guild in self.guilds)
+
+
+class ConfigError(ValueError):
+    """A value config.toml (or a command line) may not hold: `FILE: KEY: REASON`, each part if known."""
+
+    def __init__(self, reason: str, key: str | None = None, file: Path | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.key = key
+        self.file = file
+
+    def in_file(self, file: Path) -> ConfigError:
+        return ConfigError(self.reason, self.key, file)
+
+    def __str__(self) -> str:
+        return ": ".join(str(part) for part in (self.file, self.key, self.reason) if part is not None)
+
+
+def with_guild(config: Config, guild: GuildConfig) -> Config:
+    """`config` with `guild` replacing the entry of the same id, or added after the others."""
+    if any(g.id == guild.id for g in config.guilds):
+        return replace(config, guilds=tuple(guild if g.id == guild.id else g for g in config.guilds))
+    return replace(config, guilds=(*config.guilds, guild))

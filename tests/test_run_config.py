@@ -1,0 +1,60 @@
+"""`quranbot run` with the settings `quranbot setup` saved: a real bot process against the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from config_helpers import quranbot, token_for
+from processes import finish, quranbot_running, start_quranbot, stop_quranbot
+
+from quranbot.paths import Paths
+from quranbot.sandbox.model import ChannelType
+from quranbot.sandbox.server import Sandbox
+
+
+async def test_run_recites_in_every_voice_channel_config_toml_names(sandbox: Sandbox, home: Path) -> None:
+    default, world = sandbox.default, sandbox.world
+    second = world.add_guild("Second Guild", world.new_user("owner2"))
+    second.members[default.bot.user.id] = default.bot
+    hall = world.add_channel(second, "Hall", ChannelType.VOICE)
+    paths = Paths.under(home)
+    token_file = str(sandbox.directory / "token")
+    for guild, voice in ((default.guild, default.voice), (second, hall)):
+        saved = quranbot(
+            home, "setup", "--no-prompt", "--token-file", token_file,
+            "--guild", str(guild.id), "--voice-channel", str(voice.id),
+        )  # fmt: skip
+        assert saved.exit_code == 0, saved.output
+
+    # no --voice-channel: both come from config.toml; the token is the one setup saved
+    args = ["--home", str(home), "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
+            "--token-file", str(paths.token_file)]  # fmt: skip
+    async with quranbot_running(*args) as bot:
+        await sandbox.listener(default.voice).wait_for_packets(50, timeout=20)
+        await sandbox.listener(hall).wait_for_packets(50, timeout=20)
+        code, _, err = await stop_quranbot(bot)
+    assert code == 0, err
+    assert sandbox.token not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[[guilds]]\nid = 111111111111111111\nvoice_channel = \"abc\"\n",
+         'guilds[0].voice_channel: "abc" is not a Discord id (a number of 17–20 digits)'),
+        ("[backup]\ninterval_minutes = 30\n[backup]\n",
+         "not valid TOML: Cannot declare ('backup',) twice (at line 3, column 8)"),
+    ],
+    ids=["bad-value", "bad-toml"],
+)  # fmt: skip
+async def test_run_refuses_a_malformed_config_toml_clearly(tmp_path: Path, text: str, reason: str) -> None:
+    paths = Paths.under(tmp_path)
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text(text)
+    token = token_for(1234567890123456789)
+    paths.token_file.write_text(token + "\n")
+    code, out, err = await finish(await start_quranbot("--home", str(tmp_path), "run"))
+    assert code == 1
+    assert " ".join(err.split()) == f"error: {paths.config_file}: {reason}"
+    assert "Traceback" not in err and token not in out + err
