@@ -23,6 +23,10 @@ from typing import Any, Literal
 
 from quranbot.audio.library import Library
 from quranbot.audio.tone import FfmpegMissing, write_tone
+from quranbot.config.load import load_config
+from quranbot.config.schema import ConfigError
+from quranbot.config.token import TokenError
+from quranbot.config.token import check_token as check_token_format
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
 from quranbot.paths import Paths
 from quranbot.store.layout import state_file_paths
@@ -103,19 +107,27 @@ def check_token(paths: Paths) -> Check:
     except OSError as exc:
         return Check("token", "fail", f"cannot read {path}: {exc.strerror}", "run doctor as root")
     mode = stat.S_IMODE(path.stat().st_mode)
-    parts = value.split(".")
-    if len(parts) != 3 or not all(parts):
-        return Check(
-            "token",
-            "fail",
-            f"{path} does not hold a bot token (expected three dot-separated parts)",
-            "run `quranbot setup` and paste the token from the developer portal",
-        )
+    try:
+        check_token_format(value)
+    except TokenError as exc:
+        return Check("token", "fail", f"{path}: {exc}", "run `quranbot setup` and paste the token again")
     if mode & 0o077:
         return Check(
             "token", "warn", f"{path} is mode {mode:04o}: others may read the token", f"chmod 600 {path}"
         )
     return Check("token", "ok", f"{path}: a well-formed token ({len(value)} characters), mode {mode:04o}")
+
+
+def check_config(paths: Paths) -> Check:
+    path = paths.config_file
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return Check("config", "fail", str(exc), "fix it with `quranbot config set`, or run `quranbot setup`")
+    if not path.exists():
+        return Check("config", "warn", f"no {path} yet: defaults apply", "run `quranbot setup`")
+    guilds = len(config.guilds)
+    return Check("config", "ok", f"{path}: valid, {guilds} server(s) with a voice channel")
 
 
 def check_state(paths: Paths) -> Check:
@@ -260,6 +272,7 @@ def run_checks(paths: Paths, extra: list[Callable[[], Check]] | None = None) -> 
         check_ffmpeg,
         check_libopus,
         check_voice_libraries,
+        lambda: check_config(paths),
         lambda: check_token(paths),
         lambda: check_state(paths),
         lambda: check_reciters(paths),

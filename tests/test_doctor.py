@@ -79,7 +79,11 @@ def test_each_broken_thing_is_named_with_its_fix(home: Path) -> None:
 
     Paths.under(home).token_file.write_text("not-a-token\n")
     found = checks(run_quranbot("--home", str(home), "doctor", "--json").stdout)
-    assert "does not hold a bot token" in found["token"]["detail"]
+    assert "that is not a bot token" in found["token"]["detail"]
+
+    Paths.under(home).config_file.write_text("[backup]\ninterval_minutes = 0\n")
+    found = checks(run_quranbot("--home", str(home), "doctor", "--json").stdout)
+    assert found["config"]["status"] == "fail" and "backup.interval_minutes" in found["config"]["detail"]
 
 
 def test_a_missing_ffmpeg_is_found_by_trying_it(home: Path, tmp_path: Path) -> None:
