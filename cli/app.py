@@ -17,6 +17,7 @@ from quranbot.cli.logs import logs_command
 from quranbot.cli.reciter import reciter_app
 from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
+from quranbot.cli.service import service_app
 from quranbot.cli.setup import setup_command
 from quranbot.cli.status import status_command
 from quranbot.cli.steer import next_command, pause_command, play_command, previous_command, resume_command
@@ -76,6 +77,7 @@ app.command("doctor")(doctor_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(config_app, name="config")
 app.add_typer(reciter_app, name="reciter")
+app.add_typer(service_app, name="service")
 
 
 def main() -> None:

@@ -1,0 +1,375 @@
+"""The system stage: QuranBot installed on a fresh Debian 12 with a real systemd, as an admin would do it.
+
+A minbase Debian root (debootstrap, cached under /var/cache/quranbot-ci) boots in systemd-nspawn with
+this checkout read-only at /src; commands run inside with nsenter. The container shares the host's
+network, so the bot inside reaches the sandbox this test serves on the host's 127.0.0.1, and the sandbox
+hears its voice packets. The steps run in order on one machine and build on each other: after a failed
+step the rest are skipped.
+
+Two test-only changes to the installed service, in the drop-in quranbot.service.d/test.conf (the unit
+itself is exactly what `quranbot service install` renders):
+- ExecStart gains `--sandbox URL --sandbox-cert FILE`, to reach the local Discord instead of the real one;
+- WatchdogSec=5 instead of 30, so the frozen-bot step takes seconds, not a minute.
+
+Run: `.venv/bin/python -m pytest -m system tests/system` as root (CI does, after the main suite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from background_sandbox import BackgroundSandbox
+from nspawn import CACHE, Container, booted, debian_root, ensure_host_tools
+
+from quranbot.audio.sample import surah_from_frequency
+from quranbot.sandbox.server import Sandbox
+
+pytestmark = pytest.mark.system
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+UNIT = "quranbot.service"
+#: Every step after install.sh, run as root inside the container, as the admin types it.
+QURANBOT = "/usr/local/bin/quranbot"
+TOKEN_COPY = "/root/sandbox-token"
+SANDBOX_CERT = "/etc/quranbot/sandbox-cert.pem"
+DROP_IN = "/etc/systemd/system/quranbot.service.d/test.conf"
+#: Where this machine keeps the CAs of its egress proxy, and pip's setting that trusts them: a server
+#: behind the same proxy needs the same, so they are copied in before install.sh runs.
+HOST_LOCAL_CAS = Path("/usr/local/share/ca-certificates")
+HOST_PIP_CONF = Path("/etc/pip.conf")
+
+TIMINGS: dict[str, float] = {}
+
+
+# -- fixtures ------------------------------------------------------------------------------------------
+
+
+STARTED = time.monotonic()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("the system stage boots a container: run it as root")
+
+
+@pytest.fixture(autouse=True)
+def in_order(request: pytest.FixtureRequest) -> None:
+    """Each step needs the ones before it: once one failed, the rest would only fail confusingly."""
+    if request.session.testsfailed:
+        pytest.skip("an earlier step of the system stage failed")
+
+
+@pytest.fixture(scope="module")
+def root() -> Path:
+    tools = ensure_host_tools()
+    if tools:
+        TIMINGS["apt-get install debootstrap systemd-container (host)"] = tools
+    built = debian_root()
+    if built.build_seconds is not None:
+        TIMINGS["debootstrap minbase root"] = built.build_seconds
+    return built.path
+
+
+@pytest.fixture(scope="module")
+def discord(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundSandbox]:
+    with BackgroundSandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def machine(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
+    # apt's and pip's downloads survive the volatile container, so later runs fetch little.
+    apt_archives, pip_cache = CACHE / "apt-archives", CACHE / "pip"
+    (apt_archives / "partial").mkdir(parents=True, exist_ok=True)
+    pip_cache.mkdir(parents=True, exist_ok=True)
+    log = tmp_path_factory.mktemp("container") / "console.log"
+    binds = {apt_archives: "/var/cache/apt/archives", pip_cache: "/root/.cache/pip"}
+    with booted(root, {CHECKOUT: "/src"}, binds, log) as container:
+        TIMINGS["container boot"] = container.wait_until_booted()
+        copy_network_trust(container)
+        yield container
+
+
+def copy_network_trust(container: Container) -> None:
+    if HOST_LOCAL_CAS.is_dir():
+        target = container.path(str(HOST_LOCAL_CAS))
+        target.mkdir(parents=True, exist_ok=True)
+        for certificate in HOST_LOCAL_CAS.glob("*.crt"):
+            shutil.copy(certificate, target / certificate.name)
+    if HOST_PIP_CONF.is_file():
+        shutil.copy(HOST_PIP_CONF, container.path(str(HOST_PIP_CONF)))
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+
+def install_sh(machine: Container, *flags: str) -> subprocess.CompletedProcess[str]:
+    return machine.run("bash", "/src/install.sh", *flags, timeout=600)
+
+
+def stat(machine: Container, path: str) -> str:
+    return machine.run("stat", "-c", "%a %U:%G", path).stdout.strip()
+
+
+def exists(machine: Container, path: str) -> bool:
+    return machine.run("test", "-e", path, check=False).returncode == 0
+
+
+def digest(machine: Container, path: str) -> str:
+    return hashlib.sha256(machine.path(path).read_bytes()).hexdigest()
+
+
+def service(machine: Container) -> dict[str, str]:
+    return machine.show(UNIT, "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts", "StatusText")
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.25) -> float:
+    """Poll `check()` until true; the seconds it took."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+    return time.monotonic() - started
+
+
+def hear(discord: BackgroundSandbox, packets: int = 100, timeout: float = 45.0) -> float:
+    """Forget what the voice channel heard so far, then wait for `packets` new ones; the seconds it took."""
+    started = time.monotonic()
+
+    async def listen(sandbox: Sandbox) -> None:
+        listener = sandbox.voice.reset_listener(sandbox.default.voice.id)
+        await listener.wait_for_packets(packets, timeout=timeout)
+
+    discord.call(listen, timeout=timeout + 5)
+    return time.monotonic() - started
+
+
+def restarted(machine: Container, before: dict[str, str]) -> Callable[[], bool]:
+    """A check: active again, under a new main process, after one more automatic restart."""
+
+    def check() -> bool:
+        state = service(machine)
+        return (state["ActiveState"] == "active" and state["MainPID"] not in ("0", before["MainPID"])
+                and int(state["NRestarts"]) > int(before["NRestarts"]))  # fmt: skip
+
+    return check
+
+
+# -- the steps -----------------------------------------------------------------------------------------
+
+
+def test_install_sh_installs_on_a_fresh_server(machine: Container) -> None:
+    started = time.monotonic()
+    result = install_sh(machine, "--unattended")
+    TIMINGS["install.sh, first run (apt + pip)"] = time.monotonic() - started
+    assert "QuranBot is installed" in result.stdout
+    user = machine.run("getent", "passwd", "quranbot").stdout.strip().split(":")
+    assert user[6] == "/usr/sbin/nologin"
+    assert machine.run("id", "-gn", "quranbot").stdout.strip() == "quranbot"
+    assert stat(machine, "/etc/quranbot") == "750 root:quranbot"
+    assert stat(machine, "/var/lib/quranbot") == "700 quranbot:quranbot"
+    assert machine.run("readlink", QURANBOT).stdout.strip() == "/opt/quranbot/bin/quranbot"
+    assert machine.run(QURANBOT, "--version").stdout.startswith("quranbot ")
+    where = machine.run("/opt/quranbot/bin/python", "-c", "import quranbot.cli.app as m; print(m.__file__)")
+    assert where.stdout.startswith("/opt/quranbot/lib/"), "installed as a copy, not editable from /src"
+    assert exists(machine, "/opt/quranbot/share/quranbot/quranbot.service")
+
+
+def test_service_commands_explain_what_is_missing(machine: Container) -> None:
+    status = machine.run(QURANBOT, "service", "status", check=False)
+    assert status.returncode == 3 and "not installed" in status.stdout
+    install = machine.run(QURANBOT, "service", "install", check=False)
+    assert install.returncode == 1
+    assert "run `quranbot setup` first" in install.stderr
+
+
+def test_setup_saves_the_token_and_the_voice_channel(machine: Container, discord: BackgroundSandbox) -> None:
+    sandbox = discord.sandbox
+    token = machine.path(TOKEN_COPY)
+    token.write_text(sandbox.token + "\n")
+    token.chmod(0o600)
+    guild, voice = str(sandbox.default.guild.id), str(sandbox.default.voice.id)
+    args = ["setup", "--no-prompt", "--token-file", TOKEN_COPY, "--guild", guild, "--voice-channel", voice]
+    machine.run(QURANBOT, *args)
+    assert stat(machine, "/etc/quranbot/token") == "600 root:root"
+    assert stat(machine, "/etc/quranbot/config.toml") == "640 root:quranbot"
+    assert voice in machine.path("/etc/quranbot/config.toml").read_text()
+    # As the README says: the admin imports a reciter as root (here the sample tones, 10 s a surah).
+    machine.run(QURANBOT, "reciter", "sample", "--seconds", "10", timeout=300)
+
+
+def point_the_service_at_the_sandbox(machine: Container, sandbox: Sandbox) -> None:
+    """The test-only drop-in (see the module's docstring) and the sandbox's certificate it names."""
+    shutil.copy(sandbox.cert_file, machine.path(SANDBOX_CERT))
+    machine.run("chmod", "0640", SANDBOX_CERT)
+    machine.run("chgrp", "quranbot", SANDBOX_CERT)
+    drop_in = machine.path(DROP_IN)
+    drop_in.parent.mkdir(parents=True, exist_ok=True)
+    drop_in.write_text(
+        "# Test only: the local Discord instead of the real one, and a short watchdog.\n"
+        "[Service]\nWatchdogSec=5\nExecStart=\n"
+        f"ExecStart={QURANBOT} run --token-file %d/token "
+        f"--sandbox {sandbox.url} --sandbox-cert {SANDBOX_CERT}\n"
+    )
+
+
+def test_service_install_shows_why_a_bot_cannot_start(machine: Container, discord: BackgroundSandbox) -> None:
+    """A token Discord rejects: the bot exits at once, and install says so with the journal's lines."""
+    point_the_service_at_the_sandbox(machine, discord.sandbox)
+    token = machine.path("/etc/quranbot/token")
+    good = token.read_text()
+    token.write_text("MTIzNDU2Nzg5MDEyMzQ1Njc4.rejected.by-the-sandbox\n")
+    try:
+        result = machine.run(QURANBOT, "service", "install", check=False, timeout=300)
+    finally:
+        token.write_text(good)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "error: QuranBot did not start (systemctl enable --now quranbot.service failed: Job for"
+        in result.stderr
+    )
+    assert "Discord rejected the bot token (401 Unauthorized)" in result.stderr, "the journal's tail is shown"
+
+
+def test_service_install_starts_the_bot_and_systemd_sees_it_ready(machine: Container) -> None:
+    started = time.monotonic()
+    result = machine.run(QURANBOT, "service", "install", timeout=300)
+    TIMINGS["quranbot service install -> active (READY=1)"] = time.monotonic() - started
+    assert "active (running)" in result.stdout
+    unit = machine.path(f"/etc/systemd/system/{UNIT}").read_text()
+    assert f"ExecStart={QURANBOT} run --token-file %d/token" in unit
+    state = service(machine)
+    assert (state["ActiveState"], state["SubState"]) == ("active", "running")
+    # Type=notify: "active" means systemd got READY=1; the bot's STATUS= says what it recites.
+    assert state["StatusText"].startswith("Reciting "), state
+    enabled = machine.run("systemctl", "is-enabled", UNIT).stdout.strip()
+    assert enabled == "enabled"
+    assert stat(machine, f"/proc/{state['MainPID']}").endswith("quranbot:quranbot"), "runs as its own user"
+
+
+def test_the_bot_joined_voice_and_the_sandbox_hears_it(discord: BackgroundSandbox) -> None:
+    async def bot_channel(sandbox: Sandbox) -> int | None:
+        return sandbox.in_voice(sandbox.default.guild, sandbox.default.application.bot.id)
+
+    assert discord.call(bot_channel) == discord.sandbox.default.voice.id
+    hear(discord, packets=150)
+
+    async def heard(sandbox: Sandbox) -> tuple[int, float | None, float | None]:
+        stats = sandbox.listener(sandbox.default.voice).stats(tone_seconds=1.0)
+        return stats.packets, stats.median_gap_ms, stats.dominant_hz
+
+    packets, median_gap, tone = discord.call(heard)
+    assert packets >= 150
+    assert median_gap is not None and 15.0 <= median_gap <= 25.0
+    assert tone is not None and surah_from_frequency(tone) is not None, f"heard {tone} Hz, not a sample surah"
+
+
+def test_kill_9_gets_the_bot_restarted_and_reciting_again(
+    machine: Container, discord: BackgroundSandbox
+) -> None:
+    before = service(machine)
+    started = time.monotonic()
+    machine.run("bash", "-c", f"kill -KILL {before['MainPID']}")
+    wait_for("systemd to restart the bot", restarted(machine, before), timeout=60)
+    hear(discord)
+    TIMINGS["kill -9 -> reciting again (RestartSec=5)"] = time.monotonic() - started
+
+
+def test_a_frozen_bot_is_restarted_by_the_watchdog(machine: Container, discord: BackgroundSandbox) -> None:
+    before = service(machine)
+    started = time.monotonic()
+    machine.run("bash", "-c", f"kill -STOP {before['MainPID']}")
+    wait_for("the watchdog to restart the frozen bot", restarted(machine, before), timeout=90)
+    hear(discord)
+    TIMINGS["SIGSTOP -> watchdog -> reciting again (WatchdogSec=5)"] = time.monotonic() - started
+    journal = machine.run("journalctl", "-u", UNIT, "--no-pager", "-o", "cat").stdout
+    assert "Watchdog timeout" in journal
+
+
+def test_service_logs_and_status_show_the_journal_and_the_bot(machine: Container) -> None:
+    logs = machine.run(QURANBOT, "service", "logs", "-n", "20")
+    lines = [line for line in logs.stdout.splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 21, logs.stdout
+    assert any(re.search(r"quranbot\[\d+\]:", line) for line in lines), logs.stdout
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", lines[-1]), "short-iso time stamps"
+    status = machine.run(QURANBOT, "service", "status")
+    assert "active (running)" in status.stdout and "automatic restarts" in status.stdout
+    assert "PLAYING" in status.stdout and "#Quran" in status.stdout, status.stdout
+
+
+def test_install_sh_again_upgrades_in_place_and_keeps_config_and_state(
+    machine: Container, discord: BackgroundSandbox
+) -> None:
+    kept = [
+        "/etc/quranbot/config.toml",
+        "/etc/quranbot/token",
+        "/var/lib/quranbot/audio/sample-tones/manifest.json",
+    ]
+    before = {path: digest(machine, path) for path in kept}
+    state_files = sorted(p.name for p in machine.path("/var/lib/quranbot").glob("*.json"))
+    assert state_files, "the bot has written its state"
+    old_pid = service(machine)["MainPID"]
+    started = time.monotonic()
+    result = install_sh(machine, "--unattended")
+    TIMINGS["install.sh, second run (upgrade, service restarted)"] = time.monotonic() - started
+    assert "Reusing the virtual environment /opt/quranbot" in result.stdout
+    assert "all installed; skipping apt" in result.stdout
+    assert {path: digest(machine, path) for path in kept} == before
+    assert sorted(p.name for p in machine.path("/var/lib/quranbot").glob("*.json")) == state_files
+    # The sample was imported as root: the repair gave it to the bot's user.
+    assert stat(machine, "/var/lib/quranbot/audio/sample-tones/manifest.json").endswith("quranbot:quranbot")
+    state = service(machine)
+    assert state["ActiveState"] == "active" and state["MainPID"] != old_pid, "restarted on the new code"
+    hear(discord)
+
+
+def test_uninstall_removes_the_service_and_keeps_config_and_state(
+    machine: Container, discord: BackgroundSandbox
+) -> None:
+    result = install_sh(machine, "--uninstall", "--unattended")
+    assert "QuranBot is uninstalled" in result.stdout
+    assert service(machine)["LoadState"] == "not-found"
+    for gone in (f"/etc/systemd/system/{UNIT}", "/opt/quranbot", QURANBOT):
+        assert not exists(machine, gone), gone
+    for kept in ("/etc/quranbot/config.toml", "/etc/quranbot/token", "/var/lib/quranbot/audio"):
+        assert exists(machine, kept), kept
+    assert machine.run("getent", "passwd", "quranbot", check=False).returncode == 0
+
+    async def bot_channel(sandbox: Sandbox) -> int | None:
+        return sandbox.in_voice(sandbox.default.guild, sandbox.default.application.bot.id)
+
+    assert discord.call(bot_channel) is None, "the bot left voice when the service stopped"
+
+
+def test_purge_leaves_a_final_backup_and_nothing_else(machine: Container) -> None:
+    started = time.monotonic()
+    install_sh(machine, "--unattended")  # back again on the kept config and state, without the service
+    TIMINGS["install.sh after an uninstall"] = time.monotonic() - started
+    assert service(machine)["LoadState"] == "not-found", "reinstalling does not start a service by itself"
+    result = install_sh(machine, "--uninstall", "--purge", "--unattended")
+    match = re.search(r"Final backup: (/root/quranbot-final-backup-\S+)", result.stdout)
+    assert match, result.stdout
+    backup = machine.path(match.group(1))
+    names = sorted(p.name for p in backup.iterdir())
+    assert "config.toml" in names and any(name.endswith(".zip") for name in names), names
+    for gone in ("/etc/quranbot", "/var/lib/quranbot", "/opt/quranbot", QURANBOT, DROP_IN):
+        assert not exists(machine, gone), gone
+    assert machine.run("getent", "passwd", "quranbot", check=False).returncode != 0
+
+
+def test_report_the_timings(capsys: pytest.CaptureFixture[str]) -> None:
+    TIMINGS["whole stage, from collection"] = time.monotonic() - STARTED
+    with capsys.disabled():
+        print("\nsystem stage timings:")
+        for what, seconds in TIMINGS.items():
+            print(f"  {seconds:7.1f} s  {what}")
