@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -128,16 +129,21 @@ def surahs_heard(pcm: bytes) -> list[int]:
 async def _watch_in_tui(
     paths: Paths, stop: asyncio.Event, bot: asyncio.Task[None], deadline: float | None, url: str
 ) -> None:
-    """The TUI on the bot's control socket until the admin quits it, time is up, or the bot stops."""
-    from quranbot.tui.app import QuranBotApp  # Textual loads only for the TUI
+    """`quranbot tui` on the bot's control socket until the admin quits it, time is up, or the bot stops.
 
-    app = QuranBotApp(paths.control_socket, title_note=f"demo · sandbox Discord at {url} · q quits")
-    showing = asyncio.create_task(app.run_async())
-    while not showing.done() and not await _wait(stop, bot, deadline, step=0.25):
+    The TUI runs as a child process on this terminal, as an admin would run it beside a service: its
+    rendering then never delays the bot's event loop, nor the sandbox's ears that time each packet.
+    """
+    note = f"demo · sandbox Discord at {url} · q quits"
+    tui = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "quranbot", "tui", "--socket", str(paths.control_socket), "--title", note
+    )
+    waiting = asyncio.create_task(tui.wait())
+    while not waiting.done() and not await _wait(stop, bot, deadline, step=0.25):
         pass
-    if not showing.done():
-        app.exit()
-    await showing
+    if not waiting.done():
+        tui.terminate()
+    await waiting
 
 
 def _summary(stats: ListenerStats, channel: str, first_packet_s: float | None, heard: list[int]) -> str:

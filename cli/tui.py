@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from quranbot.cli.context import cli_context
 
 
-def tui_command(ctx: typer.Context) -> None:
+def tui_command(
+    ctx: typer.Context,
+    socket: Annotated[
+        Path | None, typer.Option(help="The bot's control socket (default: the one under --home, or /run).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="A note for the title bar.", hidden=True)] = None,
+) -> None:
     """Watch and steer the running bot: now playing, listeners, logs and stats, live.
 
     It may start before the bot: it waits, and reconnects by itself when the bot restarts.
     """
-    from quranbot.tui.app import run_tui  # Textual loads only for this command
+    from quranbot.tui.app import QuranBotApp  # Textual loads only for this command
 
-    run_tui(cli_context(ctx).paths.control_socket)
+    QuranBotApp(socket or cli_context(ctx).paths.control_socket, title_note=title).run()
