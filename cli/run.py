@@ -23,6 +23,7 @@ from quranbot.config.token import TOKEN_ENV, TokenError, read_token
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
 from quranbot.secret import Secret
+from quranbot.store.records import GuildSettings
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,17 @@ def bot_settings(
             minutes=backup_every if backup_every is not None else config.backup_interval_minutes
         ),
         pause_when_empty=config.pause_when_empty if pause_when_empty is None else pause_when_empty,
+        guild_defaults=tuple(
+            GuildSettings(
+                guild_id=guild.id,
+                # --voice-channel replaces config.toml's channels, so theirs must not win per guild
+                voice_channel_id=None if voice_channels else guild.voice_channel,
+                panel_channel_id=guild.panel_channel,
+                controller_role_id=guild.controller_role,
+            )
+            for guild in config.guilds
+        ),
+        default_reciter=config.reciter,
     )
 
 

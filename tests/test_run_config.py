@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 from config_helpers import quranbot, token_for
 from processes import finish, quranbot_running, start_quranbot, stop_quranbot
+from test_panel import panels, until
 
 from quranbot.paths import Paths
 from quranbot.sandbox.model import ChannelType
@@ -58,3 +61,43 @@ async def test_run_refuses_a_malformed_config_toml_clearly(tmp_path: Path, text:
     assert code == 1
     assert " ".join(err.split()) == f"error: {paths.config_file}: {reason}"
     assert "Traceback" not in err and token not in out + err
+
+
+async def test_config_tomls_panel_channel_role_and_reciter_take_effect(sandbox: Sandbox, home: Path) -> None:
+    """Without anyone running /setup in Discord: the panel appears in config.toml's channel, its
+    controller role limits who steers, a new server starts with its reciter, and a later edit of the
+    file takes effect at the next start (nothing of it was copied into the saved state)."""
+    default = sandbox.default
+    audio = Paths.under(home).audio_dir
+    shutil.copytree(audio / "sample-tones", audio / "second-tones")
+    manifest = json.loads((audio / "second-tones" / "manifest.json").read_text())
+    manifest.update(slug="second-tones", name="Second tones")
+    (audio / "second-tones" / "manifest.json").write_text(json.dumps(manifest))
+    saved = quranbot(
+        home, "setup", "--no-prompt", "--token-file", str(sandbox.directory / "token"),
+        "--guild", str(default.guild.id), "--voice-channel", str(default.voice.id),
+        "--panel-channel", str(default.panel.id), "--controller-role", str(default.controller_role.id),
+        "--reciter", "second-tones",
+    )  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    args = ["--home", str(home), "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
+            "--token-file", str(Paths.under(home).token_file)]  # fmt: skip
+    async with quranbot_running(*args) as bot:
+        await sandbox.listener(default.voice).wait_for_packets(20, timeout=20)
+        await until(lambda: panels(sandbox), what="the panel in config.toml's channel")
+        status = json.loads((await finish(await start_quranbot("--home", str(home), "status", "--json")))[1])
+        assert status["status"]["guilds"][0]["reciter"] == "second-tones"
+        refused = await sandbox.run_command(default.listener, default.general, "next")
+        assert "Only members with the" in (await refused.wait())["data"]["content"]
+        code, _, err = await stop_quranbot(bot)
+    assert code == 0, err
+
+    # the file changes: the next start follows it (the panel's message id was saved, not the channel's
+    # copy of config.toml's values)
+    assert quranbot(home, "config", "set", "guilds.0.controller_role", "none").exit_code == 0
+    async with quranbot_running(*args) as bot:
+        await sandbox.listener(default.voice).wait_for_packets(sandbox.listener(default.voice).packets + 20,
+                                                                timeout=20)  # fmt: skip
+        allowed = await sandbox.run_command(default.listener, default.general, "next")
+        assert "Skipped" in (await allowed.wait())["data"]["content"]
+        await stop_quranbot(bot)

@@ -158,7 +158,13 @@ class GuildPlayer:
         except (TimeoutError, discord.ClientException, discord.HTTPException) as exc:
             log.warning("Could not join #%s in %s: %s", channel.name, channel.guild.name, exc or "timed out")
             return False
-        self._feed(voice)
+        try:
+            self._feed(voice)
+        except discord.ClientException as exc:  # the connection dropped again right after joining
+            log.warning(
+                "Joined #%s in %s but could not start the audio: %s", channel.name, channel.guild.name, exc
+            )
+            return False  # the watchdog tries again, with backoff
         return True
 
     def _feed(self, voice: discord.VoiceClient) -> None:

@@ -64,6 +64,8 @@ async def run_bot(
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     store = open_state(paths)
+    store.guild_defaults = {defaults.guild_id: defaults for defaults in settings.guild_defaults}
+    store.default_reciter = settings.default_reciter
     flusher = PeriodicFlusher(store, settings.flush_interval, settings.statistics_interval)
     flushing = asyncio.create_task(flusher.run(), name="state flusher")
     backups = BackupScheduler(paths.state_dir, paths.backups_dir, settings.backup_interval)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from quranbot.secret import Secret
+from quranbot.store.records import GuildSettings
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,8 @@ class BotSettings:
     #: Pause while nobody (but bots) is in the voice channel, resume when someone joins. Off by default:
     #: the recitation goes on in an empty room too.
     pause_when_empty: bool = False
+    #: config.toml's servers (voice channel, panel channel, controller role), for what Discord's /setup
+    #: has not set.
+    guild_defaults: tuple[GuildSettings, ...] = field(default_factory=tuple)
+    #: The reciter (slug) a server starts with before anyone picks one; None: the first imported.
+    default_reciter: str | None = None

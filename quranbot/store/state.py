@@ -75,6 +75,9 @@ class StateStore:
         self._pending_playback: dict[int, GuildPlayback] = {}
         self._pending_listening: dict[tuple[int, int], ListeningStats] = {}
         self.recovered: list[str] = []
+        #: What config.toml says, for what Discord has not set (see `settings` and `playback`).
+        self.guild_defaults: dict[int, GuildSettings] = {}
+        self.default_reciter: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def open(self) -> StateStore:
@@ -162,7 +165,9 @@ class StateStore:
         if pending is not None:
             return GuildPlayback.from_document(pending.to_document())
         document = self._table(PLAYBACK, "guilds").get(doc_id=guild_id)
-        return GuildPlayback.from_document(dict(document)) if document else GuildPlayback(guild_id)
+        if document:
+            return GuildPlayback.from_document(dict(document))
+        return GuildPlayback(guild_id, reciter=self.default_reciter)  # a new guild: config's reciter
 
     def set_playback(self, playback: GuildPlayback) -> None:
         self._pending_playback[playback.guild_id] = GuildPlayback.from_document(playback.to_document())
@@ -210,6 +215,23 @@ class StateStore:
 
     # -- cold values: written at once ---------------------------------------------------------------
     def settings(self, guild_id: int) -> GuildSettings:
+        """The guild's settings in effect: what was saved from Discord (/setup, the panel), and for each
+        value not saved there, config.toml's (`guild_defaults`). Editing config.toml therefore takes
+        effect at the next start for everything Discord has not set."""
+        saved = self.saved_settings(guild_id)
+        default = self.guild_defaults.get(guild_id)
+        if default is None:
+            return saved
+        return GuildSettings(
+            guild_id=guild_id,
+            voice_channel_id=saved.voice_channel_id or default.voice_channel_id,
+            panel_channel_id=saved.panel_channel_id or default.panel_channel_id,
+            panel_message_id=saved.panel_message_id,
+            controller_role_id=saved.controller_role_id or default.controller_role_id,
+        )
+
+    def saved_settings(self, guild_id: int) -> GuildSettings:
+        """Only what was saved (to update one field without copying config.toml's values in)."""
         document = self._table(SETTINGS, "guilds").get(doc_id=guild_id)
         return GuildSettings.from_document(dict(document)) if document else GuildSettings(guild_id)
 

@@ -175,10 +175,8 @@ class PanelUpdater:
 
     async def _post(self, channel: PanelChannel, embed: discord.Embed, view: PanelView) -> discord.Message:
         message = await channel.send(embed=embed, view=view)
-        settings = self.cog.store.settings(self.guild_id)
-        self.cog.store.save_settings(
-            replace(settings, panel_channel_id=channel.id, panel_message_id=message.id)
-        )
+        saved = self.cog.store.saved_settings(self.guild_id)  # not config.toml's values, only these two
+        self.cog.store.save_settings(replace(saved, panel_channel_id=channel.id, panel_message_id=message.id))
         self._payload = (message.id, embed.to_dict(), view.to_components())
         return message
 
