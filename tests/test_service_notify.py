@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import socket
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from processes import start_quranbot, stop_quranbot
 
+from quranbot.paths import Paths
 from quranbot.sandbox.server import Sandbox
 
 
@@ -80,3 +82,30 @@ async def test_without_notify_socket_nothing_is_sent(sandbox: Sandbox, home: Pat
     await listener.wait_for_packets(25, timeout=20)
     code, _, err = await stop_quranbot(bot)
     assert code == 0 and "Could not notify systemd" not in err
+
+
+async def test_a_hung_track_file_stops_the_watchdog_pings(sandbox: Sandbox, home: Path) -> None:
+    """A read that never returns (here surah 4's file is a FIFO nobody writes; on a server, a dying
+    disk or a hung network mount): the audio thread blocks opening it while holding the player, the
+    event loop blocks on the player in turn, and the pings stop within a watchdog period, so systemd
+    restarts the bot. Before it, the bot recites and pings as usual."""
+    reciter = Paths.under(home).audio_dir / "sample-tones"
+    manifest = json.loads((reciter / "manifest.json").read_text())
+    (surah_4,) = [track["file"] for track in manifest["tracks"] if track["surah"] == 4]
+    (reciter / surah_4).unlink()
+    os.mkfifo(reciter / surah_4)
+    path = home / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.setblocking(False)
+        env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "3000000"}
+        bot = await start_quranbot(*run_args(sandbox, home), env=env)
+        try:
+            received = await notifications(sock, time.monotonic() + 15)
+        finally:
+            bot.kill()
+            await bot.communicate()
+    assert received and received[0][1].get("READY") == "1", "ready while surahs 1-3 play"
+    pings = [at for at, fields in received if fields.get("WATCHDOG") == "1"]
+    assert pings, "pinging while it recites"
+    assert time.monotonic() - pings[-1] > 8.0, "then silence: systemd (WatchdogSec=3) would restart it"

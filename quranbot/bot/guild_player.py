@@ -87,6 +87,9 @@ class GuildPlayer:
         self._watchdog: asyncio.Task[None] | None = None
         self._last_frames = 0
         self._last_progress = time.monotonic()
+        #: Since when frames have not advanced while connected and playing. Unlike `_last_progress`, a
+        #: rejoin does not reset it: a stall that rejoining cannot cure keeps counting (for systemd).
+        self._stall_started = time.monotonic()
         self._backoff = 1.0
         self._stopping = False
         #: Paused because the channel emptied (pause_when_empty), not by a member.
@@ -184,17 +187,22 @@ class GuildPlayer:
     def healthy(self) -> bool:
         """Connected to the right channel and, when it should be playing, frames are flowing."""
         voice = self.voice_client
+        now = time.monotonic()
         if voice is None or not voice.is_connected():
+            self._stall_started = now  # down is not stalled: the clock of a stall starts when back
             return False
         if voice.channel is None or voice.channel.id != self.channel_id:
+            self._stall_started = now
             return False
         if self.player.state is PlayerState.PAUSED:
+            self._stall_started = now
             return True
         frames = self.player.frames_sent
-        now = time.monotonic()
         if frames != self._last_frames:
-            self._last_frames, self._last_progress = frames, now
+            self._last_frames, self._last_progress, self._stall_started = frames, now, now
             return True
+        if self.player.state is not PlayerState.PLAYING:
+            self._stall_started = now  # idle (nothing to play) is not a stall either
         return now - self._last_progress < STALL_SECONDS
 
     def stalled_seconds(self) -> float:
@@ -208,7 +216,7 @@ class GuildPlayer:
             return 0.0
         if self.player.frames_sent != self._last_frames:
             return 0.0
-        return time.monotonic() - self._last_progress
+        return time.monotonic() - self._stall_started
 
     async def _watch(self) -> None:
         while not self._stopping:

@@ -1,10 +1,10 @@
 """What the bot tells systemd: READY once it is logged in and reciting, then WATCHDOG while it is well.
 
 The watchdog pings come from a task on the event loop, so a wedged loop stops them by itself. A silent
-stall stops them too: frames not advancing for `STALL_LIMIT` seconds while connected and playing, long
-after the guild's own watchdog (10 s) has tried a rejoin. A voice connection that is down (Discord or
-the network) is not a reason: restarting would not bring Discord back, and repeated restarts would
-exhaust the unit's start limit.
+stall stops them too: frames not advancing for 1.5 WatchdogSec (45 s in the unit) while connected and
+playing, long after the guild's own watchdog (10 s) has tried a rejoin, which does not restart the
+count. A voice connection that is down (Discord or the network) is not a reason: restarting would not
+bring Discord back, and repeated restarts would exhaust the unit's start limit.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from quranbot.service_notify import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
-STALL_LIMIT = 45.0
+#: A stall this many watchdog periods long (but at least MIN_STALL_LIMIT) stops the pings: 45 s with the
+#: unit's WatchdogSec=30. The guild's own watchdog tries a rejoin after 10 s first.
+STALL_WATCHDOGS = 1.5
+MIN_STALL_LIMIT = 15.0
 #: Pings per WatchdogSec: systemd's advice is at least two.
 PINGS_PER_WATCHDOG = 3
 READY_CHECK_SECONDS = 0.2
@@ -59,10 +62,11 @@ async def report_to_systemd(notifier: ServiceNotifier, bot: QuranBot) -> None:
     if notifier.watchdog_seconds is None:
         return
     interval = notifier.watchdog_seconds / PINGS_PER_WATCHDOG
+    stall_limit = max(MIN_STALL_LIMIT, STALL_WATCHDOGS * notifier.watchdog_seconds)
     withholding = False
     while True:
         guild_id, stalled = worst_stall(bot)
-        if stalled < STALL_LIMIT:
+        if stalled < stall_limit:
             notifier.send(WATCHDOG="1", STATUS=describe(bot))
             withholding = False
         elif not withholding:
