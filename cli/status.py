@@ -16,7 +16,9 @@ from quranbot.cli.context import cli_context
 from quranbot.cli.output import human_size, out
 from quranbot.clock import clock
 from quranbot.control.client import ControlClient
+from quranbot.tui.playhead import bar, times  # the same playhead as the TUI (no Textual in it)
 
+BAR_WIDTH = 24
 STATE_STYLE = {"playing": "green", "paused": "yellow", "idle": "dim", "reconnecting": "red"}
 
 
@@ -59,8 +61,8 @@ def guild_panel(guild: dict[str, Any]) -> Panel:
         f"{guild['surah_arabic']}",
     )
     table.add_row("Reciter", escape(guild.get("reciter_name") or guild.get("reciter") or "none imported"))
-    table.add_row("Position", f"{bar(guild['position'], guild['duration'])} "
-                  f"{clock(guild['position'])} / {clock(guild['duration'])}")  # fmt: skip
+    filled, empty = bar(guild["position"], guild["duration"], BAR_WIDTH)
+    table.add_row("Position", f"{filled}{empty} {times(guild['position'], guild['duration'])}")
     modes = [name for name in ("loop", "shuffle") if guild[name]]
     table.add_row("Order", ", ".join(modes) if modes else "in order")
     names = [escape(listener["name"]) for listener in guild["listeners"]]
@@ -75,11 +77,6 @@ def guild_panel(guild: dict[str, Any]) -> Panel:
     where = f"{escape(server)} · #{escape(channel)}"
     title = f"[{STATE_STYLE.get(state, 'white')}]{state.upper()}[/] · {where}"
     return Panel(Group(table), title=title, title_align="left")
-
-
-def bar(position: float, duration: float, width: int = 24) -> str:
-    filled = 0 if duration <= 0 else min(width, round(width * position / duration))
-    return "━" * filled + "─" * (width - filled)
 
 
 def stats_line(stats: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from quranbot.audio.library import Library
 from quranbot.audio.tone import FfmpegMissing, write_tone
 from quranbot.config.load import load_config
 from quranbot.config.schema import ConfigError
-from quranbot.config.token import TokenError
+from quranbot.config.token import TokenError, read_token
 from quranbot.config.token import check_token as check_token_format
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
 from quranbot.paths import Paths
@@ -99,23 +99,22 @@ def check_voice_libraries() -> Check:
 
 
 def check_token(paths: Paths) -> Check:
+    """Read and shape-checked exactly as `quranbot run` and `setup` do it; the value never leaves."""
     path = paths.token_file
     if not path.exists():
         return Check("token", "fail", f"no token file at {path}", "run `quranbot setup`")
     try:
-        value = path.read_text().strip()
-    except OSError as exc:
-        return Check("token", "fail", f"cannot read {path}: {exc.strerror}", "run doctor as root")
-    mode = stat.S_IMODE(path.stat().st_mode)
-    try:
-        check_token_format(value)
+        token = check_token_format(read_token(path).reveal())
     except TokenError as exc:
-        return Check("token", "fail", f"{path}: {exc}", "run `quranbot setup` and paste the token again")
+        return Check("token", "fail", f"{path}: {exc}", "run `quranbot setup` (or doctor as root)")
+    mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         return Check(
             "token", "warn", f"{path} is mode {mode:04o}: others may read the token", f"chmod 600 {path}"
         )
-    return Check("token", "ok", f"{path}: a well-formed token ({len(value)} characters), mode {mode:04o}")
+    return Check(
+        "token", "ok", f"{path}: a well-formed token ({len(token.reveal())} characters), mode {mode:04o}"
+    )
 
 
 def check_config(paths: Paths) -> Check:

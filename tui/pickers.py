@@ -71,6 +71,7 @@ class _Picker(ModalScreen[str | None]):
         self.query_one("#query", Input).focus()
 
     def options_for(self, query: str) -> list[Option]:
+        """The choices matching `query`: each picker says what it lists (an abstract method)."""
         raise NotImplementedError
 
     def fill(self, query: str) -> None:

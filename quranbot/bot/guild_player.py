@@ -184,15 +184,21 @@ class GuildPlayer:
         reciter = now.reciter_name or now.reciter or "the first imported"
         return f"surah {now.surah} at {now.elapsed_seconds:.1f} s, reciter {reciter}"
 
+    def in_channel(self) -> bool:
+        """Connected to voice, in the configured channel (not kicked, moved or reconnecting)."""
+        voice = self.voice_client
+        return (
+            voice is not None
+            and voice.is_connected()
+            and voice.channel is not None
+            and voice.channel.id == self.channel_id
+        )
+
     def healthy(self) -> bool:
         """Connected to the right channel and, when it should be playing, frames are flowing."""
-        voice = self.voice_client
         now = time.monotonic()
-        if voice is None or not voice.is_connected():
+        if not self.in_channel():
             self._stall_started = now  # down is not stalled: the clock of a stall starts when back
-            return False
-        if voice.channel is None or voice.channel.id != self.channel_id:
-            self._stall_started = now
             return False
         if self.player.state is PlayerState.PAUSED:
             self._stall_started = now

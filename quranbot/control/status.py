@@ -23,11 +23,8 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def connection_state(guild_player: GuildPlayer) -> str:
-    """ "connected", or "reconnecting" while the watchdog brings the voice connection back."""
-    voice = guild_player.voice_client
-    if voice is None or not voice.is_connected() or voice.channel is None:
-        return "reconnecting"
-    return "connected" if voice.channel.id == guild_player.channel_id else "reconnecting"
+    """`connected`, or `reconnecting` while the watchdog brings the voice connection back."""
+    return "connected" if guild_player.in_channel() else "reconnecting"
 
 
 def guild_status(guild_player: GuildPlayer) -> dict[str, Any]:

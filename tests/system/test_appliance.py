@@ -65,7 +65,7 @@ def as_root() -> None:
 def in_order(request: pytest.FixtureRequest) -> None:
     """Each step needs the ones before it: once one failed, the rest would only fail confusingly."""
     if request.session.testsfailed:
-        pytest.skip("an earlier step of the system stage failed")
+        pytest.fail("not run: an earlier step of the system stage failed (see the first failure)")
 
 
 @pytest.fixture(scope="module")
