@@ -63,6 +63,11 @@ class Paths:
         return self.state_dir / "backups"
 
     @property
+    def quiz_banks_dir(self) -> Path:
+        """Curated quiz banks imported with `quranbot quiz import` (validated copies, read by the bot)."""
+        return self.state_dir / "quiz-banks"
+
+    @property
     def control_socket(self) -> Path:
         return self.runtime_dir / "control.sock"
 
