@@ -143,6 +143,13 @@ def bot_settings(
             for guild in config.guilds
         ),
         default_reciter=config.reciter,
+        timezone=config.timezone,
+        quiz_deadline_seconds=config.quiz_deadline_seconds,
+        quiz_schedules={
+            guild.id: (guild.quiz_channel, guild.quiz_every_minutes)
+            for guild in config.guilds
+            if guild.quiz_channel is not None and guild.quiz_every_minutes is not None
+        },
     )
 
 

@@ -47,6 +47,8 @@ def status_command(
             "[yellow]No guild is reciting yet[/]: the bot is connecting, or no voice channel is set up."
         )
     out.print(stats_line(stats), highlight=False)
+    for quiz in stats.get("quiz") or []:
+        out.print(quiz_line(quiz), highlight=False)
 
 
 def guild_panel(guild: dict[str, Any]) -> Panel:
@@ -86,4 +88,15 @@ def stats_line(stats: dict[str, Any]) -> str:
         f"up {clock(stats['uptime'])} · CPU {stats['cpu_percent']:.1f} % · "
         f"memory {human_size(stats['rss_bytes'])} · {stats['packets_per_second']:.0f} packets/s · "
         f"{stats['recoveries']} recoveries · last backup {last} · pid {stats['pid']}"
+    )
+
+
+def quiz_line(quiz: dict[str, Any]) -> str:
+    """`quiz today (Guild): 4 questions · 31 answers · top: name 57, name 40`."""
+    top = ", ".join(f"{escape(t['name'])} {t['points']}" for t in quiz.get("top_today") or [])
+    where = escape(quiz.get("guild_name") or quiz["guild_id"])
+    live = f" · {quiz['open']} open" if quiz.get("open") else ""
+    return (
+        f"quiz today ({where}): {quiz['questions_today']} questions · {quiz['answers_today']} answers"
+        f"{live} · top: {top or 'nobody yet'}"
     )

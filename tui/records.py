@@ -127,6 +127,28 @@ class LastBackup:
 
 
 @dataclass(frozen=True)
+class QuizToday:
+    """One guild's quiz today: questions revealed, answers, and the best members' points."""
+
+    guild_id: str
+    questions: int
+    answers: int
+    open: int
+    #: (name, points), best first.
+    top: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> QuizToday:
+        return cls(
+            guild_id=_text(data, "guild_id"),
+            questions=_whole(data, "questions_today"),
+            answers=_whole(data, "answers_today"),
+            open=_whole(data, "open"),
+            top=tuple((_text(t, "name"), _whole(t, "points")) for t in data.get("top_today") or []),
+        )
+
+
+@dataclass(frozen=True)
 class BotStats:
     uptime: float
     pid: int
@@ -141,6 +163,7 @@ class BotStats:
     recoveries: int
     last_backup: LastBackup | None
     next_backup: str | None
+    quiz: tuple[QuizToday, ...] = ()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BotStats:
@@ -159,6 +182,7 @@ class BotStats:
             recoveries=_whole(data, "recoveries"),
             last_backup=None if not backup else LastBackup(_text(backup, "name"), _number(backup, "age")),
             next_backup=_optional_text(data, "next_backup"),
+            quiz=tuple(QuizToday.from_json(q) for q in data.get("quiz") or []),
         )
 
 

@@ -42,12 +42,26 @@ def rows(stats: BotStats) -> list[tuple[str, str]]:
         ("Gateway", f"{latency}, {'logged in' if stats.logged_in else 'logged out'}"),
         ("Recoveries", str(stats.recoveries)),
         ("Last backup", backup),
+        ("Quiz today", quiz_today(stats)),
+        ("Top today", top_today(stats)),
     ]
+
+
+def quiz_today(stats: BotStats) -> str:
+    questions = sum(q.questions for q in stats.quiz)
+    answers = sum(q.answers for q in stats.quiz)
+    live = sum(q.open for q in stats.quiz)
+    return f"{questions} asked, {answers} answers" + (f", {live} open" if live else "")
+
+
+def top_today(stats: BotStats) -> str:
+    best = sorted((t for q in stats.quiz for t in q.top), key=lambda t: -t[1])[:2]
+    return ", ".join(f"{name} {points}" for name, points in best) or "—"
 
 
 class StatsPane(Static):
     DEFAULT_CSS = """
-    StatsPane { border: round $primary; height: auto; min-height: 12; padding: 0 1; width: 40; }
+    StatsPane { border: round $primary; height: auto; min-height: 14; padding: 0 1; width: 40; }
     StatsPane.-stale { border: round $panel-lighten-2; color: $text-muted; }
     """
 

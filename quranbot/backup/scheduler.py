@@ -20,6 +20,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
@@ -44,6 +45,7 @@ class BackupScheduler:
         backups_dir: Path,
         interval: timedelta = timedelta(hours=1),
         policy: RetentionPolicy = DEFAULT_POLICY,
+        scheduler: AsyncIOScheduler | None = None,
     ) -> None:
         if interval <= timedelta(0):
             raise ValueError(f"the backup interval must be positive, not {interval}")
@@ -53,7 +55,9 @@ class BackupScheduler:
         self.policy = policy
         #: The newest good backup: the one found at start, then each one this scheduler makes.
         self.last_backup: BackupInfo | None = None
-        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        #: The bot's one scheduler (shared with the quiz schedule), or one of its own when none is given.
+        self._scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+        self._owns_scheduler = scheduler is None
         #: The scheduled job and `run_now` never write at the same time.
         self._busy = asyncio.Lock()
         self._stopping = False
@@ -87,7 +91,8 @@ class BackupScheduler:
             first = min(newest.created + self.interval, now + self.interval)
         seconds = self.interval.total_seconds()
         self._stopping = False
-        self._scheduler.start()
+        if not self._scheduler.running:
+            self._scheduler.start()
         self._scheduler.add_job(
             self._scheduled,
             trigger=IntervalTrigger(seconds=seconds, start_date=first, timezone=UTC),
@@ -107,6 +112,10 @@ class BackupScheduler:
         backup already writing in its thread still finishes, atomically."""
         if self._scheduler.running and not self._stopping:
             self._stopping = True
+            if not self._owns_scheduler:  # the owner stops the shared scheduler; only the job goes
+                with contextlib.suppress(JobLookupError):
+                    self._scheduler.remove_job(JOB_ID)
+                return
             with contextlib.suppress(RuntimeError):  # the loop is already closed: nothing left to stop
                 self._scheduler.shutdown(wait=False)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from discord.ext import commands
 
 from quranbot.audio.library import Library
@@ -14,9 +16,14 @@ from quranbot.bot.cogs.listening import ListeningCog
 from quranbot.bot.cogs.panel import PanelCog
 from quranbot.bot.cogs.ping import PingCog
 from quranbot.bot.cogs.presence import PresenceCog
+from quranbot.bot.cogs.quiz import QuizCog
 from quranbot.bot.cogs.recitation import RecitationCog
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.quiz_host import QuizHost
+from quranbot.bot.quiz_schedule import QuizSchedule
 from quranbot.bot.settings import BotSettings
+from quranbot.config.timezones import system_timezone
+from quranbot.quiz.bank import BankLoader
 from quranbot.store.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -31,13 +38,25 @@ def bot_intents() -> discord.Intents:
 
 
 class QuranBot(commands.Bot):
-    def __init__(self, settings: BotSettings, store: StateStore, library: Library, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: BotSettings,
+        store: StateStore,
+        library: Library,
+        scheduler: AsyncIOScheduler,
+        quiz_bank: BankLoader,
+        **options: Any,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned, intents=bot_intents(), help_command=None, **options
         )
         self.settings = settings
         self.store = store
         self.library = library
+        #: The bot's one APScheduler (backups, scheduled quizzes), started by the runner.
+        self.scheduler = scheduler
+        self.timezone = ZoneInfo(settings.timezone or system_timezone())
+        self.quiz = QuizHost(self, store, quiz_bank, self.timezone, settings.quiz_deadline_seconds)
 
     async def setup_hook(self) -> None:
         await self.add_cog(PingCog(self))
@@ -54,6 +73,10 @@ class QuranBot(commands.Bot):
             )
         )
         await self.add_cog(PanelCog(self, self.store))
+        schedule = QuizSchedule(
+            self.scheduler, self.quiz, self.store, self.timezone, self.settings.quiz_schedules
+        )
+        await self.add_cog(QuizCog(self, self.quiz, schedule))
         synced = await self.tree.sync()
         log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
 

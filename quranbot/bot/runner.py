@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import signal
 
 import aiohttp
 import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from quranbot.audio.library import Library
 from quranbot.backup.archive import newest_good_copy
@@ -24,6 +26,7 @@ from quranbot.control.methods import BotControl
 from quranbot.control.server import ControlServer
 from quranbot.log_setup import RedactingFilter
 from quranbot.paths import Paths
+from quranbot.quiz.bank import BankLoader
 from quranbot.service_notify import ServiceNotifier
 from quranbot.store.flusher import PeriodicFlusher
 from quranbot.store.lock import StateLocked
@@ -68,14 +71,18 @@ async def run_bot(
     store.default_reciter = settings.default_reciter
     flusher = PeriodicFlusher(store, settings.flush_interval, settings.statistics_interval)
     flushing = asyncio.create_task(flusher.run(), name="state flusher")
-    backups = BackupScheduler(paths.state_dir, paths.backups_dir, settings.backup_interval)
+    scheduler = AsyncIOScheduler(timezone=datetime.UTC)  # one for every timed job: backups, quizzes
+    scheduler.start()
+    backups = BackupScheduler(
+        paths.state_dir, paths.backups_dir, settings.backup_interval, scheduler=scheduler
+    )
     backups.start()
     library = Library(paths.audio_dir)
-    bot = QuranBot(settings, store, library, connector=connector)
+    bot = QuranBot(settings, store, library, scheduler, BankLoader(paths.quiz_banks_dir), connector=connector)
     ring = LogRing()
     ring.addFilter(RedactingFilter([settings.token]))
     logging.getLogger().addHandler(ring)
-    control = BotControl(bot, bot.guild_players, library, ring, backups)
+    control = BotControl(bot, bot.guild_players, library, ring, backups, quiz=bot.quiz)
     server = await _open_control_socket(paths, control)
     notifier = ServiceNotifier.from_environment()
     reporting = asyncio.create_task(report_to_systemd(notifier, bot), name="systemd notifications")
@@ -94,6 +101,8 @@ async def run_bot(
         with contextlib.suppress(asyncio.CancelledError):
             await flushing
         backups.shutdown()
+        with contextlib.suppress(RuntimeError):  # the loop is closing: nothing is left to stop
+            scheduler.shutdown(wait=False)
         store.close()  # the last flush: position and statistics as they are now
         for sig in signals:
             loop.remove_signal_handler(sig)

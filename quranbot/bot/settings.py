@@ -32,3 +32,9 @@ class BotSettings:
     guild_defaults: tuple[GuildSettings, ...] = field(default_factory=tuple)
     #: The reciter (slug) a server starts with before anyone picks one; None: the first imported.
     default_reciter: str | None = None
+    #: config.toml's time zone (IANA name) for what members read as a date; None: the server's own.
+    timezone: str | None = None
+    #: Seconds a quiz question stays open, unless a guild set its own (`/quiz deadline`).
+    quiz_deadline_seconds: int = 30
+    #: config.toml's scheduled quizzes: guild id -> (channel id, minutes), for guilds that set none.
+    quiz_schedules: dict[int, tuple[int, int]] = field(default_factory=dict)

@@ -18,6 +18,8 @@ from quranbot.config.rules import (
     boolean,
     discord_id,
     optional,
+    quiz_deadline,
+    quiz_interval,
     reciter_slug,
     timezone_name,
 )
@@ -44,12 +46,17 @@ SETTINGS = (
     Setting("recitation.pause_when_empty", "pause_when_empty", boolean),
     Setting("backup.interval_minutes", "backup_interval_minutes", backup_minutes),
     Setting("alerts.admin_user", "admin_user", optional(discord_id), "not set: no alerts"),
+    Setting("quiz.deadline_seconds", "quiz_deadline_seconds", quiz_deadline),
 )
 GUILD_SETTINGS = (
     Setting("id", "id", discord_id),
     Setting("voice_channel", "voice_channel", discord_id),
     Setting("panel_channel", "panel_channel", optional(discord_id), "not set: /panel posts it"),
     Setting("controller_role", "controller_role", optional(discord_id), "not set: every member may steer"),
+    Setting("quiz_channel", "quiz_channel", optional(discord_id), "not set: no scheduled quiz"),
+    Setting(
+        "quiz_every_minutes", "quiz_every_minutes", optional(quiz_interval), "not set: no scheduled quiz"
+    ),
 )
 REQUIRED_GUILD_KEYS = ("id", "voice_channel")
 _BY_KEY = {s.key: s for s in SETTINGS}

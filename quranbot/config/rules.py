@@ -63,6 +63,26 @@ def backup_minutes(value: object) -> int:
     return number
 
 
+def bounded_int(low: int, high: int, unit: str) -> Callable[[object], int]:
+    """A whole number from `low` to `high` (e.g. a quiz deadline in seconds)."""
+
+    def check(value: object) -> int:
+        number = _whole_number(value)
+        if number is None or not low <= number <= high:
+            raise BadValue(f"{shown(value)} is not a whole number of {unit} from {low} to {high}")
+        return number
+
+    return check
+
+
+#: A quiz question stays open this long at least and at most (seconds).
+QUIZ_DEADLINE_RANGE = (10, 300)
+#: Scheduled quizzes: every 5 minutes at most often, once a day at least.
+QUIZ_INTERVAL_RANGE = (5, 1440)
+quiz_deadline = bounded_int(*QUIZ_DEADLINE_RANGE, "seconds")
+quiz_interval = bounded_int(*QUIZ_INTERVAL_RANGE, "minutes")
+
+
 def boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value

@@ -7,6 +7,8 @@ from pathlib import Path
 
 #: Backups run this often unless config.toml or `--backup-every` says otherwise.
 DEFAULT_BACKUP_MINUTES = 60
+#: A quiz question stays open this long unless config.toml or `/quiz deadline` says otherwise.
+DEFAULT_QUIZ_DEADLINE = 30
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,9 @@ class GuildConfig:
     panel_channel: int | None = None
     #: None: every member may steer (Manage Server always may).
     controller_role: int | None = None
+    #: The scheduled quiz: the text channel it is posted in, and every how many minutes.
+    quiz_channel: int | None = None
+    quiz_every_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class Config:
     pause_when_empty: bool = False
     #: The Discord user who gets alerts; None: no alerts by direct message.
     admin_user: int | None = None
+    #: Seconds a quiz question stays open (a guild's `/quiz deadline` wins).
+    quiz_deadline_seconds: int = DEFAULT_QUIZ_DEADLINE
 
     @property
     def voice_channels(self) -> tuple[int, ...]:

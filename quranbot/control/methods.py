@@ -22,11 +22,12 @@ from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.quiz_host import QuizHost
 from quranbot.control import protocol
 from quranbot.control.log_ring import LogRing
 from quranbot.control.protocol import Params, ProtocolError, Request
 from quranbot.control.server import Connection, ControlServer
-from quranbot.control.status import ProcessMeter, guild_status, listeners, process_stats
+from quranbot.control.status import ProcessMeter, guild_status, listeners, process_stats, quiz_figures
 from quranbot.quran.metadata import load_metadata
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ class BotControl:
         library: Library,
         ring: LogRing,
         backups: BackupScheduler | None = None,
+        quiz: QuizHost | None = None,
     ) -> None:
         self.client = client
+        self.quiz = quiz
         self.library = library
         self._players = players
         self.ring = ring
@@ -71,12 +74,14 @@ class BotControl:
         self.ring.on_line = lambda line: server.publish_threadsafe("logs", line)
         self.client.add_listener(self.on_quran_event, "on_quran_event")
         self.client.add_listener(self.on_voice_state_update, "on_voice_state_update")
+        self.client.add_listener(self.on_quiz_event, "on_quiz_event")
         self._ticker = asyncio.create_task(self._tick(), name="control socket ticker")
 
     async def detach(self) -> None:
         self.ring.on_line = None
         self.client.remove_listener(self.on_quran_event, "on_quran_event")
         self.client.remove_listener(self.on_voice_state_update, "on_voice_state_update")
+        self.client.remove_listener(self.on_quiz_event, "on_quiz_event")
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -96,6 +101,11 @@ class BotControl:
         if guild_player is not None and self.server is not None:
             self.server.publish("listeners", self._listeners_event(guild_player))
             self._publish_player(guild_player)
+
+    async def on_quiz_event(self, event: dict[str, Any]) -> None:
+        """Dispatched by QuizHost: a question posted, answered, revealed."""
+        if self.server is not None:
+            self.server.publish("quiz", event)
 
     def _listeners_event(self, guild_player: GuildPlayer) -> dict[str, Any]:
         return {"guild_id": str(guild_player.guild_id), "listeners": listeners(guild_player)}
@@ -131,6 +141,8 @@ class BotControl:
             return [("listeners", self._listeners_event(gp)) for gp in self.players()]
         if topic == "logs":
             return [("logs", line) for line in self.ring.recent(LOG_SNAPSHOT)]
+        if topic == "quiz":
+            return [("quiz", {"event": "open", **q}) for q in self.open_quizzes()]
         return [("stats", self.stats())]
 
     # -- methods ----------------------------------------------------------------------------------------
@@ -175,7 +187,32 @@ class BotControl:
         ]
 
     def stats(self) -> dict[str, Any]:
-        return process_stats(self.client, self.players(), self.meter, self.backups)
+        stats = process_stats(self.client, self.players(), self.meter, self.backups)
+        stats["quiz"] = self.quiz_figures()
+        return stats
+
+    def quiz_figures(self) -> list[dict[str, Any]]:
+        """Per guild that plays or quizzes: today's questions, answers, open questions and top members."""
+        if self.quiz is None:
+            return []
+        guild_ids = sorted({gp.guild_id for gp in self.players()} | {g.id for g in self.client.guilds})
+        return [quiz_figures(self.client, self.quiz, guild_id) for guild_id in guild_ids]
+
+    def open_quizzes(self) -> list[dict[str, Any]]:
+        if self.quiz is None:
+            return []
+        return [
+            {
+                "guild_id": str(s.record.guild_id),
+                "channel_id": str(s.record.channel_id),
+                "quiz_id": f"{s.record.quiz_id:x}",
+                "question_id": s.question.id,
+                "deadline": round(s.record.deadline, 3),
+                "answers": len(s.record.answers),
+            }
+            for s in self.quiz.sessions.values()
+            if not s.closed
+        ]
 
     def logs(self, params: Params) -> list[dict[str, Any]]:
         limit = params.integer("limit")

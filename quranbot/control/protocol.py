@@ -17,7 +17,7 @@ PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 1024 * 1024
 
 METHODS = ("hello", "ping", "status", "stats", "logs", "reciters", "control", "subscribe", "unsubscribe")
-TOPICS = ("player", "listeners", "logs", "stats")
+TOPICS = ("player", "listeners", "logs", "stats", "quiz")
 ACTIONS = ("play", "pause", "resume", "next", "previous", "loop", "shuffle", "reciter", "backup")
 
 # Error codes: short stable strings a script can match on; the message is for people.

@@ -17,6 +17,7 @@ import discord
 
 from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.quiz_host import QuizHost
 from quranbot.quran.metadata import load_metadata
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -139,4 +140,27 @@ def process_stats(
             "age": round((datetime.now(UTC) - last.created).total_seconds()),
         },
         "next_backup": None if next_run is None else next_run.astimezone(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def quiz_figures(client: discord.Client, quiz: QuizHost, guild_id: int) -> dict[str, Any]:
+    """One guild's quiz today (in its time zone): questions revealed, answers, open now, top members."""
+    activity = quiz.activity(guild_id)
+    guild = client.get_guild(guild_id)
+
+    def name(user_id: int) -> str:
+        member = guild.get_member(user_id) if guild else None
+        return member.display_name if member else quiz.names.get(user_id, str(user_id))
+
+    return {
+        "guild_id": str(guild_id),
+        "guild_name": guild.name if guild else None,
+        "day": activity.day,
+        "questions_today": activity.questions,
+        "answers_today": activity.answers,
+        "open": sum(1 for s in quiz.sessions.values() if s.record.guild_id == guild_id and not s.closed),
+        "top_today": [
+            {"id": str(user), "name": name(user), "points": points}
+            for user, points in quiz.top_today(guild_id)
+        ],
     }

@@ -202,6 +202,15 @@ class Sandbox:
         if state is not None:
             await self.world.set_voice_state(guild, member.user.id, None, state.session_id)
 
+    async def add_members(self, count: int, prefix: str = "member", guild: Guild | None = None) -> list[Member]:
+        """`count` new human members of the guild (the default one unless given), e.g. a crowd that
+        presses the same button."""
+        guild = guild or self.default.guild
+        return [
+            await self.world.add_member(guild, self.world.new_user(f"{prefix}{index}"))
+            for index in range(1, count + 1)
+        ]
+
     async def say(self, member: Member, channel: Channel, content: str) -> Message:
         """A member posts a message (MESSAGE_CREATE reaches the bot)."""
         return await self.world.create_message(channel.id, member.user, {"content": content})

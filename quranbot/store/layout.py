@@ -16,8 +16,11 @@ SETTINGS = "settings.json"
 QUIZ = "quiz.json"
 #: Per guild and member: listening time. Large; written on the flush interval.
 STATS = "stats.json"
+#: Per guild: the questions open now (with their answers), quiz settings, schedule, recent questions.
+#: Small; answers are buffered and written on the playback interval, the rest when it changes.
+QUIZZES = "quizzes.json"
 
-STATE_FILES: tuple[str, ...] = (PLAYBACK, SETTINGS, QUIZ, STATS)
+STATE_FILES: tuple[str, ...] = (PLAYBACK, SETTINGS, QUIZ, STATS, QUIZZES)
 
 
 def state_file_paths(state_dir: Path) -> list[Path]:

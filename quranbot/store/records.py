@@ -52,13 +52,62 @@ class GuildSettings(Record):
 
 @dataclass
 class QuizScore(Record):
+    """One member's quiz record in one guild (see quranbot/quiz/member_stats.py for how it changes)."""
+
     guild_id: int
     user_id: int
     points: int = 0
     answered: int = 0
     correct: int = 0
+    #: Correct answers in a row, now; a wrong answer resets it, a question not answered leaves it.
     streak: int = 0
     best_streak: int = 0
+    #: Per category: [correct, answered].
+    categories: dict[str, list[int]] = field(default_factory=dict)
+    #: Achievement ids, in the order they were earned.
+    achievements: list[str] = field(default_factory=list)
+    #: Unix time of the member's last answer.
+    last_activity: float = 0.0
+    #: Points per day (the guild's local date, ISO), for the week and month leaderboards; bounded.
+    daily: dict[str, int] = field(default_factory=dict)
+    #: The last quizzes scored into this record, so a reveal repeated after a crash counts once.
+    recent_quizzes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class OpenQuiz(Record):
+    """A question on screen, waiting for its reveal: enough to reveal it (or re-arm it) after a restart."""
+
+    quiz_id: int
+    guild_id: int
+    channel_id: int
+    question_id: str
+    #: Unix times: when the question was posted, and when it closes.
+    posted_at: float
+    deadline: float
+    message_id: int | None = None
+    #: user id (as text: JSON keys) -> [choice 0–3, seconds after posting].
+    answers: dict[str, list[float]] = field(default_factory=dict)
+    #: Who asked: a member's id, or None for the schedule.
+    asked_by: int | None = None
+
+
+@dataclass
+class QuizGuild(Record):
+    """A guild's quiz settings and memory: deadline, schedule, recent questions (no repeats)."""
+
+    guild_id: int
+    #: Seconds a question stays open; None: config.toml's (default 30).
+    deadline_seconds: int | None = None
+    #: The scheduled quiz: its channel and interval; None: not scheduled (or config.toml's).
+    schedule_channel_id: int | None = None
+    schedule_interval_seconds: int | None = None
+    #: Unix time of the last schedule slot handled (posted, or deliberately skipped); written first.
+    last_slot: float = 0.0
+    #: The most recent question ids asked here, oldest first; bounded (quranbot/quiz/picker.py).
+    history: list[str] = field(default_factory=list)
+    #: Local date (ISO) -> [questions revealed, answers], for "today" in status; the last 31 days.
+    activity: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from quranbot.store.layout import PLAYBACK, QUIZ, SETTINGS, STATS
+from quranbot.store.layout import STATE_FILES
 
 Data = dict[str, dict[str, Any]]
 META_TABLE = "_meta"
@@ -72,4 +72,4 @@ def stamp(data: Data, version: int) -> Data:
 
 
 #: The schema of every state file. Add a Migration here when a stored format changes.
-SCHEMAS: dict[str, Schema] = {name: Schema(name) for name in (PLAYBACK, SETTINGS, QUIZ, STATS)}
+SCHEMAS: dict[str, Schema] = {name: Schema(name) for name in STATE_FILES}

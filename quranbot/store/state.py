@@ -20,9 +20,16 @@ from tinydb import TinyDB
 from tinydb.table import Document, Table
 
 from quranbot.atomic_file import atomic_write_bytes, sweep_temporaries
-from quranbot.store.layout import PLAYBACK, QUIZ, SETTINGS, STATE_FILES, STATS
+from quranbot.store.layout import PLAYBACK, QUIZ, QUIZZES, SETTINGS, STATE_FILES, STATS
 from quranbot.store.lock import StateLock
-from quranbot.store.records import GuildPlayback, GuildSettings, ListeningStats, QuizScore
+from quranbot.store.records import (
+    GuildPlayback,
+    GuildSettings,
+    ListeningStats,
+    OpenQuiz,
+    QuizGuild,
+    QuizScore,
+)
 from quranbot.store.schema import SCHEMAS, Data, Schema
 from quranbot.store.storage import AtomicJSONStorage, CorruptStateFile, parse_state_bytes
 
@@ -74,6 +81,7 @@ class StateStore:
         self._dbs: dict[str, StateDB] = {}
         self._pending_playback: dict[int, GuildPlayback] = {}
         self._pending_listening: dict[tuple[int, int], ListeningStats] = {}
+        self._pending_open_quizzes: dict[int, OpenQuiz] = {}
         self.recovered: list[str] = []
         #: What config.toml says, for what Discord has not set (see `settings` and `playback`).
         self.guild_defaults: dict[int, GuildSettings] = {}
@@ -190,7 +198,7 @@ class StateStore:
 
     @property
     def dirty(self) -> bool:
-        return bool(self._pending_playback or self._pending_listening)
+        return bool(self._pending_playback or self._pending_listening or self._pending_open_quizzes)
 
     def flush(self, statistics: bool = True) -> None:
         """Write buffered values: one write per file. On failure (a full disk) they stay buffered.
@@ -204,6 +212,12 @@ class StateStore:
             for guild_id, value in pending.items():
                 if self._pending_playback.get(guild_id) is value:
                     del self._pending_playback[guild_id]
+        if self._pending_open_quizzes:
+            pending_quizzes = dict(self._pending_open_quizzes)
+            self._table(QUIZZES, "open").upsert_many({q: o.to_document() for q, o in pending_quizzes.items()})
+            for quiz_id, value in pending_quizzes.items():
+                if self._pending_open_quizzes.get(quiz_id) is value:
+                    del self._pending_open_quizzes[quiz_id]
         if statistics and self._pending_listening:
             by_guild: dict[int, dict[int, dict[str, Any]]] = {}
             for (guild_id, user_id), stats in self._pending_listening.items():
@@ -252,6 +266,53 @@ class StateStore:
 
     def quiz_scores(self, guild_id: int) -> list[QuizScore]:
         return [QuizScore.from_document(dict(d)) for d in self._table(QUIZ, _guild_table(guild_id)).all()]
+
+    def save_quiz_scores(self, guild_id: int, scores: list[QuizScore]) -> None:
+        """Every member scored at one reveal, in one write."""
+        if scores:
+            self._table(QUIZ, _guild_table(guild_id)).upsert_many(
+                {s.user_id: s.to_document() for s in scores}
+            )
+
+    def quiz_guilds(self) -> list[int]:
+        """The guilds with quiz scores."""
+        return sorted(
+            int(name.partition(":")[2]) for name in self._dbs[QUIZ].tables() if name.startswith("guild:")
+        )
+
+    # -- the quiz's open questions and per-guild settings ----------------------------------------------
+    def open_quizzes(self) -> list[OpenQuiz]:
+        """Questions posted and not yet revealed (with the answers buffered so far)."""
+        stored = {int(d.doc_id): OpenQuiz.from_document(dict(d)) for d in self._table(QUIZZES, "open").all()}
+        stored.update(
+            {q: OpenQuiz.from_document(o.to_document()) for q, o in self._pending_open_quizzes.items()}
+        )
+        return sorted(stored.values(), key=lambda q: q.posted_at)
+
+    def save_open_quiz(self, quiz: OpenQuiz) -> None:
+        """Written at once: a question that was posted must be found again after any restart."""
+        self._pending_open_quizzes.pop(quiz.quiz_id, None)
+        self._table(QUIZZES, "open").upsert(Document(quiz.to_document(), doc_id=quiz.quiz_id))
+
+    def buffer_open_quiz(self, quiz: OpenQuiz) -> None:
+        """A new answer: buffered, written with the playback position (a SIGKILL loses at most that)."""
+        self._pending_open_quizzes[quiz.quiz_id] = OpenQuiz.from_document(quiz.to_document())
+
+    def delete_open_quiz(self, quiz_id: int) -> None:
+        self._pending_open_quizzes.pop(quiz_id, None)
+        table = self._table(QUIZZES, "open")
+        if table.contains(doc_id=quiz_id):
+            table.remove(doc_ids=[quiz_id])
+
+    def quiz_guild(self, guild_id: int) -> QuizGuild:
+        document = self._table(QUIZZES, "guilds").get(doc_id=guild_id)
+        return QuizGuild.from_document(dict(document)) if document else QuizGuild(guild_id)
+
+    def all_quiz_guilds(self) -> list[QuizGuild]:
+        return [QuizGuild.from_document(dict(d)) for d in self._table(QUIZZES, "guilds").all()]
+
+    def save_quiz_guild(self, quiz_guild: QuizGuild) -> None:
+        self._table(QUIZZES, "guilds").upsert(Document(quiz_guild.to_document(), doc_id=quiz_guild.guild_id))
 
 
 def reciters_in_use(state_dir: Path) -> dict[int, str]:

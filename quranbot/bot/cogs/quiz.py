@@ -1,0 +1,231 @@
+"""The quiz in Discord: `/quiz start|stats|schedule|unschedule|deadline` and `/leaderboard quiz`.
+
+Thin: it parses, checks permission and cooldowns, and calls `QuizHost` (questions, answers, reveals)
+and `QuizSchedule` (scheduled posts). Discord does not let a command with subcommands be run on its
+own, so asking a question is `/quiz start` rather than a bare `/quiz`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from quranbot.bot.quiz_host import ChannelBusy, QuizHost
+from quranbot.bot.quiz_schedule import QuizSchedule
+from quranbot.bot.quiz_view import (
+    QUIZ_COG,
+    AnswerButton,
+    LeaderboardPage,
+    leaderboard_embed,
+    leaderboard_view,
+    stats_embed,
+)
+from quranbot.config.rules import QUIZ_DEADLINE_RANGE
+from quranbot.quiz import leaderboard
+from quranbot.quiz.leaderboard import Period
+from quranbot.quiz.picker import NoQuestions
+from quranbot.store.records import QuizScore
+
+log = logging.getLogger(__name__)
+
+#: Per member: this many /quiz commands per this many seconds (answers have their own limit).
+COOLDOWN_RATE, COOLDOWN_SECONDS = 10, 60.0
+INTERVALS = [
+    app_commands.Choice(name=name, value=minutes)
+    for name, minutes in (
+        ("every 15 minutes", 15), ("every 30 minutes", 30), ("every hour", 60), ("every 2 hours", 120),
+        ("every 3 hours", 180), ("every 4 hours", 240), ("every 6 hours", 360), ("every 12 hours", 720),
+        ("once a day (midnight)", 1440),
+    )
+]  # fmt: skip
+
+
+def _member_key(interaction: discord.Interaction) -> tuple[int | None, int]:
+    return interaction.guild_id, interaction.user.id
+
+
+def _manages_guild(interaction: discord.Interaction) -> bool:
+    permissions = interaction.permissions
+    return bool(permissions.manage_guild)
+
+
+class QuizCog(commands.Cog, name=QUIZ_COG):
+    quiz = app_commands.Group(
+        name="quiz",
+        description="Questions about the Quran, with points, streaks and leaderboards.",
+        guild_only=True,
+    )
+    board = app_commands.Group(name="leaderboard", description="Who leads this server.", guild_only=True)
+
+    def __init__(self, bot: commands.Bot, host: QuizHost, schedule: QuizSchedule) -> None:
+        self.bot = bot
+        self.host = host
+        self.schedule = schedule
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(AnswerButton, LeaderboardPage)
+        self.host.restore()
+        await self.schedule.start()
+
+    async def cog_unload(self) -> None:
+        for guild_id in self.schedule.guild_ids():
+            self.schedule.disarm(guild_id)
+        await self.host.close()
+
+    # -- what the buttons call (QuizActions) -----------------------------------------------------------
+    async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: int) -> None:
+        await self.host.answer(interaction, quiz_id, choice)
+
+    async def show_leaderboard(
+        self, interaction: discord.Interaction, period: Period, page: int, *, edit: bool
+    ) -> None:
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            await interaction.response.send_message("Leaderboards are per server.", ephemeral=True)
+            return
+        today = self.host.today()
+        ranked = leaderboard.rank(self.host.scores(guild_id).values(), period, today)
+        pages = leaderboard.page_count(ranked)
+        page = min(max(0, page), pages - 1)
+        embed = leaderboard_embed(
+            period,
+            leaderboard.page(ranked, page),
+            page,
+            pages,
+            leaderboard.find(ranked, interaction.user.id),
+            today,
+        )
+        view = leaderboard_view(period, page, pages)
+        if edit:
+            await interaction.response.edit_message(embed=embed, view=view)
+        else:
+            await interaction.response.send_message(embed=embed, view=view)
+
+    # -- /quiz -----------------------------------------------------------------------------------------
+    @quiz.command(name="start", description="Ask a question here: four choices, one answer each.")
+    @app_commands.describe(category="Quran, Hadith, Fiqh or History", difficulty="How hard")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_member_key)
+    async def start(
+        self,
+        interaction: discord.Interaction,
+        category: Literal["quran", "hadith", "fiqh", "history"] | None = None,
+        difficulty: Literal["beginner", "intermediate", "advanced"] | None = None,
+    ) -> None:
+        channel, guild_id = interaction.channel, interaction.guild_id
+        if guild_id is None or not isinstance(channel, discord.abc.Messageable) or channel.id is None:
+            await interaction.response.send_message(
+                "Quizzes run in a server's text channels.", ephemeral=True
+            )
+            return
+        try:
+            question = self.host.choose(guild_id, category, difficulty)
+        except NoQuestions as exc:
+            hint = (
+                " An admin can import a bank: `quranbot quiz import FILE`."
+                if category not in (None, "quran")
+                else ""
+            )
+            await interaction.response.send_message(f"{exc}.{hint}", ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            session = await self.host.ask(channel, channel.id, guild_id, question, asked_by=interaction.user)
+        except ChannelBusy as busy:
+            link = self._link(guild_id, busy.session.record.channel_id, busy.session.record.message_id)
+            await interaction.followup.send(f"A question is already open here: {link}", ephemeral=True)
+            return
+        except discord.HTTPException as exc:
+            log.warning("Could not post a quiz in channel %s: %s", channel.id, exc)
+            await interaction.followup.send(
+                "I could not post in this channel: check my permissions here.", ephemeral=True
+            )
+            return
+        closes = int(session.record.deadline)
+        await interaction.followup.send(f"Question posted; it closes <t:{closes}:R>.", ephemeral=True)
+
+    @quiz.command(name="stats", description="Quiz points, rank, accuracy, streaks and achievements.")
+    @app_commands.describe(member="Whose (default: yours)")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_member_key)
+    async def stats(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        who = member or interaction.user
+        scores = self.host.scores(guild_id)
+        score = scores.get(who.id) or QuizScore(guild_id, who.id)
+        ranked = leaderboard.rank(scores.values(), "all", self.host.today())
+        place = leaderboard.find(ranked, who.id)
+        embed = stats_embed(who.display_name, score, place.rank if place else None, len(ranked))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @quiz.command(name="schedule", description="Post a question here on a schedule (Manage Server).")
+    @app_commands.describe(channel="Where the questions go", every="How often")
+    @app_commands.choices(every=INTERVALS)
+    async def schedule_command(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, every: app_commands.Choice[int]
+    ) -> None:
+        if not _manages_guild(interaction):
+            raise app_commands.MissingPermissions(["manage_guild"])
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        following = self.schedule.set(guild_id, channel.id, every.value * 60)
+        when = f" The first at <t:{int(following.timestamp())}:t>." if following else ""
+        await interaction.response.send_message(
+            f"A question will be posted in {channel.mention} {every.name} (this server's time zone).{when}",
+            ephemeral=True,
+        )
+
+    @quiz.command(name="unschedule", description="Stop the scheduled questions (Manage Server).")
+    async def unschedule(self, interaction: discord.Interaction) -> None:
+        if not _manages_guild(interaction):
+            raise app_commands.MissingPermissions(["manage_guild"])
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        self.schedule.set(guild_id, None, None)
+        await interaction.response.send_message("Scheduled questions stopped.", ephemeral=True)
+
+    @quiz.command(name="deadline", description="How long a question stays open, in seconds (Manage Server).")
+    async def deadline(
+        self,
+        interaction: discord.Interaction,
+        seconds: app_commands.Range[int, QUIZ_DEADLINE_RANGE[0], QUIZ_DEADLINE_RANGE[1]],
+    ) -> None:
+        if not _manages_guild(interaction):
+            raise app_commands.MissingPermissions(["manage_guild"])
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        quiz_guild = self.host.store.quiz_guild(guild_id)
+        quiz_guild.deadline_seconds = seconds
+        self.host.store.save_quiz_guild(quiz_guild)
+        await interaction.response.send_message(f"Questions now stay open {seconds} s.", ephemeral=True)
+
+    # -- /leaderboard ----------------------------------------------------------------------------------
+    @board.command(name="quiz", description="The quiz leaderboard: this week, this month or all time.")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_member_key)
+    async def leaderboard_quiz(
+        self, interaction: discord.Interaction, period: Literal["week", "month", "all"] = "week"
+    ) -> None:
+        await self.show_leaderboard(interaction, period, 0, edit=False)
+
+    # -- errors ----------------------------------------------------------------------------------------
+    def _link(self, guild_id: int, channel_id: int, message_id: int | None) -> str:
+        return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id or ''}".rstrip("/")
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.CommandOnCooldown):
+            message = f"Slow down: try again in {error.retry_after:.0f} s."
+        elif isinstance(error, app_commands.MissingPermissions):
+            message = "You need the Manage Server permission for that."
+        else:
+            name = interaction.command.qualified_name if interaction.command else "?"
+            log.error("Command /%s failed", name, exc_info=error)
+            message = "Something went wrong; the admin can see the details in the log."
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)

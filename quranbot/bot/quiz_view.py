@@ -1,0 +1,318 @@
+"""What a quiz looks like in Discord: the question, its answer buttons, the reveal, stats, leaderboard.
+
+Rendering only; `QuizHost` (quranbot/bot/quiz_host.py) decides what happens. The answer buttons and the
+leaderboard's page buttons are `DynamicItem`s: their custom_id carries the quiz (or page) they belong
+to, so a click on a message posted before a restart still reaches the bot.
+
+Quran text shown here is Tanzil's, verbatim, and always credited; a reference's ayahs are shown whole
+(never cut in two) while they fit the embed, and the rest is named so a reader can look it up.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import discord
+from discord.ext import commands
+
+from quranbot.quiz.achievements import BY_ID, Achievement
+from quranbot.quiz.leaderboard import PERIODS, Period, Ranked
+from quranbot.quiz.member_stats import AnswerResult, accuracy
+from quranbot.quiz.question import LETTERS, Question, Reference
+from quranbot.quran.metadata import load_metadata
+from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
+from quranbot.store.records import QuizScore
+
+ANSWER_PREFIX = "quranbot:quiz:"
+PAGE_PREFIX = "quranbot:lb:quiz:"
+#: Discord's limits on an embed's description and on all of its text.
+DESCRIPTION_LIMIT, EMBED_LIMIT = 4096, 6000
+#: Members named in a reveal before "and N more".
+NAMED_LIMIT = 20
+COLOURS = {"open": discord.Colour.blurple(), "revealed": discord.Colour.green()}
+
+
+def _title(question: Question) -> str:
+    return f"Quiz · {question.category.capitalize()} · {question.difficulty.capitalize()}"
+
+
+def _question_text(question: Question) -> str:
+    quote = f"\n\n> {question.quote}" if question.quote else ""
+    arabic = f"\n{question.question_ar}" if question.question_ar else ""
+    return f"**{question.question}**{arabic}{quote}"
+
+
+def _choices(question: Question, counts: Sequence[int] | None = None, reveal: bool = False) -> str:
+    lines = []
+    for index, (letter, choice) in enumerate(zip(LETTERS, question.choices, strict=True)):
+        mark = ("✅ " if index == question.answer else "▫️ ") if reveal else ""
+        tally = f" — {counts[index]}" if counts is not None else ""
+        lines.append(f"{mark}**{letter}** · {discord.utils.escape_markdown(choice)}{tally}")
+    return "\n".join(lines)
+
+
+def credits(question: Question, revealed: bool) -> str:
+    """The attributions a message showing this question (and, revealed, its references) needs."""
+    parts = []
+    shows_quran = revealed and any(r.is_quran for r in question.references)
+    quote = question.quote or ""
+    if shows_quran or _is_arabic_ayah(quote):
+        parts.append(ARABIC_CREDIT)
+    if shows_quran or (quote and not _is_arabic_ayah(quote) and question.id.startswith("gen:translation")):
+        parts.append(TRANSLATION_CREDIT)
+    return " · ".join(parts)
+
+
+def _is_arabic_ayah(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text) and len(text) > 30
+
+
+def question_embed(question: Question, deadline: float, asked_by: str | None) -> discord.Embed:
+    closes = int(deadline)
+    embed = discord.Embed(
+        title=_title(question),
+        description=f"{_question_text(question)}\n\n{_choices(question)}",
+        colour=COLOURS["open"],
+    )
+    embed.add_field(name="Closes", value=f"<t:{closes}:R> (at <t:{closes}:T>)", inline=False)
+    footer = f"Asked by {asked_by}" if asked_by else "Scheduled quiz"
+    footer += " · one answer each; the first counts"
+    credit = credits(question, revealed=False)
+    embed.set_footer(text=f"{footer} · {credit}" if credit else footer)
+    return embed
+
+
+def reference_text(reference: Reference, budget: int) -> str:
+    """A reference as a reader checks it: its label and, for the Quran, its ayahs (Arabic and Pickthall)
+    in full, as many as fit in `budget` characters; never half an ayah."""
+    if not reference.is_quran:
+        label = reference.citation or ""
+        return f"📖 {label}" + (f" — {reference.url}" if reference.url else "")
+    assert reference.surah is not None and reference.first_ayah is not None
+    surah = load_metadata().surah(reference.surah)
+    last = reference.last_ayah or reference.first_ayah
+    head = f"📖 **{surah.name} {reference.label()}**"
+    lines = [head]
+    used = len(head)
+    arabic, english = load_text(), load_text(TRANSLATION_FILE)
+    for ayah in range(reference.first_ayah, last + 1):
+        where = f"{surah.number}:{ayah}"
+        block = f"> {arabic.ayah(surah.number, ayah)}\n*{english.ayah(surah.number, ayah)}* ({where})"
+        if used + len(block) + 1 > budget:
+            lines.append(f"… continues to {surah.number}:{last} (tanzil.net)")
+            break
+        lines.append(block)
+        used += len(block) + 1
+    return "\n".join(lines)
+
+
+def _names(user_ids: Sequence[int]) -> str:
+    shown = " ".join(f"<@{u}>" for u in user_ids[:NAMED_LIMIT])
+    more = len(user_ids) - NAMED_LIMIT
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def reveal_embed(
+    question: Question, results: Sequence[AnswerResult], note: str | None = None
+) -> discord.Embed:
+    counts = [sum(1 for r in results if r.choice == i) for i in range(len(LETTERS))]
+    head = f"{_question_text(question)}\n\n{_choices(question, counts, reveal=True)}"
+    explanation = f"\n\n**Answer: {LETTERS[question.answer]}** · {question.explanation}"
+    if question.explanation_ar:
+        explanation += f"\n{question.explanation_ar}"
+    description = head + explanation
+    budget = DESCRIPTION_LIMIT - len(description) - 10
+    for reference in question.references:
+        if budget <= 80:
+            break
+        block = "\n\n" + reference_text(reference, budget - 2)
+        description += block
+        budget -= len(block)
+    embed = discord.Embed(
+        title=_title(question) + " · Answer", description=description, colour=COLOURS["revealed"]
+    )
+    right = [r.user_id for r in results if r.correct]
+    wrong = len(results) - len(right)
+    summary = _names(right) if right else "Nobody this time."
+    embed.add_field(name=f"Right ({len(right)} of {len(results)})", value=summary[:1024], inline=False)
+    if results and wrong:
+        best = max((r for r in results if r.correct), key=lambda r: r.points, default=None)
+        if best is not None:
+            embed.add_field(name="Fastest", value=f"<@{best.user_id}> +{best.points} points", inline=False)
+    earned = [(r.user_id, a) for r in results for a in r.earned]
+    if earned:
+        lines = [f"<@{user}> earned **{a.name}** ({a.description})" for user, a in earned[:10]]
+        embed.add_field(name="Achievements", value="\n".join(lines)[:1024], inline=False)
+    footer = " · ".join(p for p in (note, credits(question, revealed=True)) if p)
+    if footer:
+        embed.set_footer(text=footer)
+    return embed
+
+
+# -- buttons ---------------------------------------------------------------------------------------------
+@runtime_checkable
+class QuizActions(Protocol):
+    """What the quiz's buttons ask of the cog behind them (found by name: buttons outlive views)."""
+
+    async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: int) -> None: ...
+
+    async def show_leaderboard(
+        self, interaction: discord.Interaction, period: Period, page: int, *, edit: bool
+    ) -> None: ...
+
+
+QUIZ_COG = "QuizCog"
+
+
+async def _actions(interaction: discord.Interaction) -> QuizActions | None:
+    client = interaction.client
+    cog = client.get_cog(QUIZ_COG) if isinstance(client, commands.Bot) else None
+    if isinstance(cog, QuizActions):
+        return cog
+    await interaction.response.send_message("The quiz is not running right now.", ephemeral=True)
+    return None
+
+
+class AnswerButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=ANSWER_PREFIX + r"(?P<quiz>[0-9a-f]+):(?P<choice>[0-3])",
+):
+    """One choice of one quiz: `quranbot:quiz:<quiz id hex>:<0-3>`."""
+
+    def __init__(
+        self,
+        quiz_id: int,
+        choice: int,
+        *,
+        disabled: bool = False,
+        style: discord.ButtonStyle = discord.ButtonStyle.primary,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=LETTERS[choice],
+                custom_id=f"{ANSWER_PREFIX}{quiz_id:x}:{choice}",
+                style=style,
+                disabled=disabled,
+            )
+        )
+        self.quiz_id = quiz_id
+        self.choice = choice
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> AnswerButton:
+        return cls(int(match["quiz"], 16), int(match["choice"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        actions = await _actions(interaction)
+        if actions is not None:
+            await actions.answer(interaction, self.quiz_id, self.choice)
+
+
+def answer_view(quiz_id: int, question: Question | None = None, revealed: bool = False) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for choice in range(len(LETTERS)):
+        style = discord.ButtonStyle.primary
+        if revealed and question is not None:
+            style = (
+                discord.ButtonStyle.success if choice == question.answer else discord.ButtonStyle.secondary
+            )
+        view.add_item(AnswerButton(quiz_id, choice, disabled=revealed, style=style))
+    return view
+
+
+# -- stats and leaderboard --------------------------------------------------------------------------------
+def stats_embed(name: str, score: QuizScore, rank: int | None, members: int) -> discord.Embed:
+    embed = discord.Embed(title=f"Quiz · {name}", colour=discord.Colour.blurple())
+    if not score.answered:
+        embed.description = "No answers yet: `/quiz start` asks a question."
+        return embed
+    place = f"#{rank} of {members}" if rank is not None else "—"
+    embed.add_field(name="Points", value=f"{score.points:,}")
+    embed.add_field(name="Rank", value=place)
+    embed.add_field(name="Accuracy", value=f"{accuracy(score):.0%} ({score.correct}/{score.answered})")
+    embed.add_field(name="Streak", value=f"{score.streak} now · best {score.best_streak}")
+    if score.last_activity:
+        embed.add_field(name="Last answer", value=f"<t:{int(score.last_activity)}:R>")
+    if score.categories:
+        lines = [
+            f"{category.capitalize()}: {correct}/{answered}"
+            for category, (correct, answered) in sorted(score.categories.items())
+        ]
+        embed.add_field(name="By category", value="\n".join(lines), inline=False)
+    earned = [BY_ID[a] for a in score.achievements if a in BY_ID]
+    if earned:
+        embed.add_field(name="Achievements", value=_achievement_lines(earned), inline=False)
+    return embed
+
+
+def _achievement_lines(earned: Sequence[Achievement]) -> str:
+    return "\n".join(f"🏅 **{a.name}** — {a.description}" for a in earned)[:1024]
+
+
+PERIOD_NAMES: dict[Period, str] = {"week": "this week", "month": "this month", "all": "all time"}
+
+
+def leaderboard_embed(
+    period: Period, rows: Sequence[Ranked], page: int, pages: int, viewer: Ranked | None, today: datetime.date
+) -> discord.Embed:
+    embed = discord.Embed(title=f"Quiz leaderboard · {PERIOD_NAMES[period]}", colour=discord.Colour.gold())
+    if not rows:
+        embed.description = "No points yet in this period: `/quiz start` asks a question."
+    else:
+        medals = {1: "🥇", 2: "🥈", 3: "🥉"}
+        embed.description = "\n".join(
+            f"{medals.get(r.rank, f'`#{r.rank}`')} <@{r.user_id}> — {r.points:,} points" for r in rows
+        )
+    mine = (
+        f"Your rank: #{viewer.rank} with {viewer.points:,} points"
+        if viewer
+        else "You have no points in this period yet"
+    )
+    embed.add_field(name="You", value=mine, inline=False)
+    embed.set_footer(text=f"Page {page + 1} of {pages} · ties share a rank · {today.isoformat()}")
+    return embed
+
+
+class LeaderboardPage(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=PAGE_PREFIX + r"(?P<period>week|month|all):(?P<page>\d+):(?P<dir>prev|next)",
+):
+    """A page button of a quiz leaderboard; it carries the period and the page it leads to."""
+
+    def __init__(self, period: Period, page: int, direction: str, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Previous" if direction == "prev" else "Next",
+                emoji="◀️" if direction == "prev" else "▶️",
+                custom_id=f"{PAGE_PREFIX}{period}:{page}:{direction}",
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled,
+            )
+        )
+        self.period: Period = period
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> LeaderboardPage:
+        period = match["period"]
+        assert period in PERIODS
+        return cls(period, int(match["page"]), match["dir"])  # type: ignore[arg-type]
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        actions = await _actions(interaction)
+        if actions is not None:
+            await actions.show_leaderboard(interaction, self.period, self.page, edit=True)
+
+
+def leaderboard_view(period: Period, page: int, pages: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(LeaderboardPage(period, max(0, page - 1), "prev", disabled=page <= 0))
+    view.add_item(LeaderboardPage(period, min(pages - 1, page + 1), "next", disabled=page >= pages - 1))
+    return view

@@ -1,0 +1,68 @@
+"""Ranking members by points, for a period (this week, this month, all time) in the guild's calendar.
+
+Ties share a rank (standard competition ranking: 1, 2, 2, 4) and are listed by user id, so the same
+scores always give the same table. The week starts on Monday (ISO), in the guild's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from quranbot.store.records import QuizScore
+
+Period = Literal["week", "month", "all"]
+PERIODS: tuple[Period, ...] = ("week", "month", "all")
+PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Ranked:
+    rank: int
+    user_id: int
+    points: int
+
+
+def period_start(period: Period, today: datetime.date) -> datetime.date | None:
+    """The first day the period counts (None: all time)."""
+    if period == "week":
+        return today - datetime.timedelta(days=today.weekday())
+    if period == "month":
+        return today.replace(day=1)
+    return None
+
+
+def period_points(score: QuizScore, start: datetime.date | None) -> int:
+    if start is None:
+        return score.points
+    first = start.isoformat()
+    return sum(p for day, p in score.daily.items() if day >= first)
+
+
+def rank(scores: Iterable[QuizScore], period: Period, today: datetime.date) -> list[Ranked]:
+    """Everyone with points in the period, best first."""
+    start = period_start(period, today)
+    totals = [(period_points(s, start), s.user_id) for s in scores]
+    totals = [(p, u) for p, u in totals if p > 0]
+    totals.sort(key=lambda item: (-item[0], item[1]))
+    ranked: list[Ranked] = []
+    for index, (points, user_id) in enumerate(totals):
+        place = ranked[-1].rank if ranked and ranked[-1].points == points else index + 1
+        ranked.append(Ranked(place, user_id, points))
+    return ranked
+
+
+def page_count(ranked: list[Ranked], size: int = PAGE_SIZE) -> int:
+    return max(1, -(-len(ranked) // size))
+
+
+def page(ranked: list[Ranked], number: int, size: int = PAGE_SIZE) -> list[Ranked]:
+    """Page `number` (0-based, clamped to the pages there are)."""
+    number = min(max(0, number), page_count(ranked, size) - 1)
+    return ranked[number * size : (number + 1) * size]
+
+
+def find(ranked: list[Ranked], user_id: int) -> Ranked | None:
+    return next((r for r in ranked if r.user_id == user_id), None)
