@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,23 @@ from quranbot.secret import Secret
 
 
 class RunningBot:
+    """A run lasts at least MIN_RUN seconds: discord.py dispatches `ready` from a task that waits
+    `guild_ready_timeout` (2 s) after the last GUILD_CREATE, and a client closed sooner logs an error from
+    that task (see tests/test_panel.py's BotRuns)."""
+
+    MIN_RUN = 2.5
+
     def __init__(self, sandbox: Sandbox, home: Path, **settings: Any) -> None:
         self.sandbox = sandbox
         self.paths = Paths.under(home)
         self.settings = BotSettings(token=Secret(sandbox.token), **settings)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._started = 0.0
 
     async def start(self) -> RunningBot:
         self._stop = asyncio.Event()
+        self._started = time.monotonic()
         self._task = asyncio.create_task(
             run_bot(
                 self.settings,
@@ -36,6 +45,7 @@ class RunningBot:
 
     async def stop(self) -> None:
         if self._task is not None:
+            await asyncio.sleep(self._started + self.MIN_RUN - time.monotonic())
             self._stop.set()
             await asyncio.wait_for(self._task, 15)
             self._task = None

@@ -203,7 +203,7 @@ class AnswerButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AnswerButton:
         return cls(int(match["quiz"], 16), int(match["choice"]))
 
@@ -299,11 +299,10 @@ class LeaderboardPage(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> LeaderboardPage:
-        period = match["period"]
-        assert period in PERIODS
-        return cls(period, int(match["page"]), match["dir"])  # type: ignore[arg-type]
+        period = next(p for p in PERIODS if p == match["period"])  # the template admits only these
+        return cls(period, int(match["page"]), match["dir"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         actions = await _actions(interaction)

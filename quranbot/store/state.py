@@ -215,8 +215,8 @@ class StateStore:
         if self._pending_open_quizzes:
             pending_quizzes = dict(self._pending_open_quizzes)
             self._table(QUIZZES, "open").upsert_many({q: o.to_document() for q, o in pending_quizzes.items()})
-            for quiz_id, value in pending_quizzes.items():
-                if self._pending_open_quizzes.get(quiz_id) is value:
+            for quiz_id, quiz in pending_quizzes.items():
+                if self._pending_open_quizzes.get(quiz_id) is quiz:
                     del self._pending_open_quizzes[quiz_id]
         if statistics and self._pending_listening:
             by_guild: dict[int, dict[int, dict[str, Any]]] = {}
