@@ -264,7 +264,9 @@ async def test_a_schedule_posts_each_slot_once_across_restarts(
 
     # The admin's command: saved, and the first post is at the next slot, not now.
     await started(sandbox, bot)
-    done = await sandbox.run_command(d.admin, d.general, "quiz", schedule={"channel": d.general.id, "every": 60})
+    done = await sandbox.run_command(
+        d.admin, d.general, "quiz", schedule={"channel": d.general.id, "every": 60}
+    )
     await done.wait()
     assert done.original is not None and "every hour" in done.original.content
     refused = await sandbox.run_command(

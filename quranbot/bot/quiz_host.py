@@ -109,7 +109,9 @@ class QuizHost:
             session = QuizSession.resume(record, question, wall, mono)
             self.sessions[record.quiz_id] = session
             left = session.remaining(mono)
-            what = f"re-armed, {left:.0f} s left" if left > 0 else "its deadline passed while stopped; revealing"
+            what = (
+                f"re-armed, {left:.0f} s left" if left > 0 else "its deadline passed while stopped; revealing"
+            )
             log.info("Quiz %x in channel %s: %s", record.quiz_id, record.channel_id, what)
             self._arm(session)
 
@@ -277,6 +279,7 @@ class QuizHost:
         record = session.record
         wall = time.time()
         today = self.today(wall)
+        activity = self.activity(record.guild_id)  # loaded before this reveal changes what it reads
         results, scores = [], []
         known = self.scores(record.guild_id)
         for answer in session.answers():
@@ -290,19 +293,24 @@ class QuizHost:
             scores.append(score)
         self.store.save_quiz_scores(record.guild_id, scores)
         quiz_guild = self.store.quiz_guild(record.guild_id)
-        self._count_activity(quiz_guild, today, results)
+        self._count_activity(quiz_guild, activity, today, results)
         self.store.save_quiz_guild(quiz_guild)
         return results
 
     def _count_activity(
-        self, quiz_guild: QuizGuild, today: datetime.date, results: list[AnswerResult]
+        self,
+        quiz_guild: QuizGuild,
+        activity: GuildActivity,
+        today: datetime.date,
+        results: list[AnswerResult],
     ) -> None:
         day = today.isoformat()
         questions, answers = quiz_guild.activity.get(day, [0, 0])
         quiz_guild.activity[day] = [questions + 1, answers + len(results)]
         oldest = (today - datetime.timedelta(days=ACTIVITY_DAYS - 1)).isoformat()
         quiz_guild.activity = {d: v for d, v in quiz_guild.activity.items() if d >= oldest}
-        activity = self.activity(quiz_guild.guild_id)
+        if activity.day != day:  # the reveal crossed midnight
+            activity.day, activity.points = day, {}
         activity.questions, activity.answers = quiz_guild.activity[day]
         for result in results:
             activity.points[result.user_id] = activity.points.get(result.user_id, 0) + result.points
