@@ -280,3 +280,48 @@ async def test_a_schedule_posts_each_slot_once_across_restarts(
     with StateStore(paths.state_dir, paths.backups_dir) as store:
         saved = store.quiz_guild(d.guild.id)
     assert (saved.schedule_channel_id, saved.schedule_interval_seconds) == (d.general.id, 3600)
+
+
+async def test_a_crowd_answers_at_once_and_everyone_is_acknowledged(
+    sandbox: Sandbox, home: Path, tmp_path: Path
+) -> None:
+    import_bank(home, tmp_path)
+    d = sandbox.default
+    crowd = await sandbox.add_members(30)
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=6):
+        await sandbox.wait_for_ready()
+        await ask(sandbox, category="history")
+        (message,) = quiz_messages(sandbox, d.general)
+        replies = await asyncio.gather(
+            *(click(sandbox, m, message, RIGHT if i % 3 else WRONG) for i, m in enumerate(crowd))
+        )
+        assert all(r.startswith("Your answer:") for r in replies)
+        await until(lambda: revealed(message), 10, "the reveal")
+        right = field(message, "Right (20 of 30)")
+        assert right.count("<@") == 20 and "more" not in right
+        assert "— 20" in description(message) and "— 10" in description(message)  # B 20, C 10
+    saved = scores(home, d.guild.id)
+    assert len(saved) == 30 and sum(1 for s in saved.values() if s["points"] == 14) == 20
+
+
+async def test_cooldowns_on_quiz_commands_and_answer_clicks(sandbox: Sandbox, home: Path, tmp_path: Path) -> None:
+    import_bank(home, tmp_path)
+    d = sandbox.default
+    (member,) = await sandbox.add_members(1)
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=30):
+        await sandbox.wait_for_ready()
+        await ask(sandbox, category="history")
+        (message,) = quiz_messages(sandbox, d.general)
+        replies = [await click(sandbox, member, message, RIGHT) for _ in range(11)]
+        assert replies[0].startswith("Your answer:")
+        assert all("already answered" in r for r in replies[1:10])
+        assert replies[10].startswith("Slow down: you can answer again in")
+        answers = []
+        for _ in range(11):
+            asked = await sandbox.run_command(member, d.general, "quiz", start={})
+            await asked.wait()
+            answers.append(asked)
+        last = answers[-1].original
+        assert last is not None and last.ephemeral and last.content.startswith("Slow down: try again in")
+        await answers[0].wait_for_followups()
+        assert "A question is already open here" in answers[0].followups[0].content
