@@ -18,7 +18,7 @@ from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail
 from quranbot.config.load import load_config
-from quranbot.config.schema import Config, ConfigError
+from quranbot.config.schema import DEFAULT_QUIZ_DEADLINE, Config, ConfigError
 from quranbot.config.token import TOKEN_ENV, TokenError, read_token
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
@@ -144,7 +144,7 @@ def bot_settings(
         ),
         default_reciter=config.reciter,
         timezone=config.timezone,
-        quiz_deadline_seconds=config.quiz_deadline_seconds,
+        quiz_deadline_seconds=config.quiz_deadline_seconds or DEFAULT_QUIZ_DEADLINE,
         quiz_schedules={
             guild.id: (guild.quiz_channel, guild.quiz_every_minutes)
             for guild in config.guilds

@@ -1,4 +1,5 @@
-"""The bot's vital signs, from the `stats` topic (once a second): uptime, CPU, memory, packets, backups.
+"""The bot's vital signs, from the `stats` topic (once a second): uptime, CPU, memory, packets, the
+quiz today, backups.
 
 Labels sit in a fixed column and each value runs to the pane's edge, so a value that grows a digit
 never moves anything else.
@@ -41,9 +42,9 @@ def rows(stats: BotStats) -> list[tuple[str, str]]:
         ("Voice", f"{stats.voice_connected} of {stats.guilds} connected"),
         ("Gateway", f"{latency}, {'logged in' if stats.logged_in else 'logged out'}"),
         ("Recoveries", str(stats.recoveries)),
-        ("Last backup", backup),
         ("Quiz today", quiz_today(stats)),
         ("Top today", top_today(stats)),
+        ("Last backup", backup),  # last: its file name follows on a line of its own
     ]
 
 

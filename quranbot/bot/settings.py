@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from quranbot.config.schema import DEFAULT_QUIZ_DEADLINE
 from quranbot.secret import Secret
 from quranbot.store.records import GuildSettings
 
@@ -35,6 +36,6 @@ class BotSettings:
     #: config.toml's time zone (IANA name) for what members read as a date; None: the server's own.
     timezone: str | None = None
     #: Seconds a quiz question stays open, unless a guild set its own (`/quiz deadline`).
-    quiz_deadline_seconds: int = 30
+    quiz_deadline_seconds: int = DEFAULT_QUIZ_DEADLINE
     #: config.toml's scheduled quizzes: guild id -> (channel id, minutes), for guilds that set none.
     quiz_schedules: dict[int, tuple[int, int]] = field(default_factory=dict)

@@ -46,7 +46,7 @@ SETTINGS = (
     Setting("recitation.pause_when_empty", "pause_when_empty", boolean),
     Setting("backup.interval_minutes", "backup_interval_minutes", backup_minutes),
     Setting("alerts.admin_user", "admin_user", optional(discord_id), "not set: no alerts"),
-    Setting("quiz.deadline_seconds", "quiz_deadline_seconds", quiz_deadline),
+    Setting("quiz.deadline_seconds", "quiz_deadline_seconds", optional(quiz_deadline), "not set: 30 s"),
 )
 GUILD_SETTINGS = (
     Setting("id", "id", discord_id),

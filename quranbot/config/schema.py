@@ -38,8 +38,8 @@ class Config:
     pause_when_empty: bool = False
     #: The Discord user who gets alerts; None: no alerts by direct message.
     admin_user: int | None = None
-    #: Seconds a quiz question stays open (a guild's `/quiz deadline` wins).
-    quiz_deadline_seconds: int = DEFAULT_QUIZ_DEADLINE
+    #: Seconds a quiz question stays open (a guild's `/quiz deadline` wins); None: DEFAULT_QUIZ_DEADLINE.
+    quiz_deadline_seconds: int | None = None
 
     @property
     def voice_channels(self) -> tuple[int, ...]:
