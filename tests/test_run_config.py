@@ -101,3 +101,22 @@ async def test_config_tomls_panel_channel_role_and_reciter_take_effect(sandbox: 
         allowed = await sandbox.run_command(default.listener, default.general, "next")
         assert "Skipped" in (await allowed.wait())["data"]["content"]
         await stop_quranbot(bot)
+
+
+def test_config_toml_quiz_settings_reach_the_bot(tmp_path: Path) -> None:
+    """A server's scheduled quiz and the deadline from config.toml become the bot's settings (the
+    schedule itself is tested on the sandbox with a fast clock: tests/test_quiz_discord.py)."""
+    from quranbot.cli.run import bot_settings
+    from quranbot.config.load import load_config
+    from quranbot.secret import Secret
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'timezone = "Asia/Riyadh"\n[quiz]\ndeadline_seconds = 45\n'
+        "[[guilds]]\nid = 111111111111111111\nvoice_channel = 222222222222222222\n"
+        "quiz_channel = 333333333333333333\nquiz_every_minutes = 120\n"
+    )
+    settings = bot_settings(load_config(path), Secret("x"))
+    assert settings.quiz_deadline_seconds == 45 and settings.timezone == "Asia/Riyadh"
+    assert settings.quiz_schedules == {111111111111111111: (333333333333333333, 120)}
+    assert bot_settings(load_config(tmp_path / "missing.toml"), Secret("x")).quiz_deadline_seconds == 30
