@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from quiz_helpers import (
     revealed,
     until,
 )
+from processes import quranbot_running, stop_quranbot
 from running_bot import RunningBot
 
 from quranbot.paths import Paths
@@ -304,7 +307,9 @@ async def test_a_crowd_answers_at_once_and_everyone_is_acknowledged(
     assert len(saved) == 30 and sum(1 for s in saved.values() if s["points"] == 14) == 20
 
 
-async def test_cooldowns_on_quiz_commands_and_answer_clicks(sandbox: Sandbox, home: Path, tmp_path: Path) -> None:
+async def test_cooldowns_on_quiz_commands_and_answer_clicks(
+    sandbox: Sandbox, home: Path, tmp_path: Path
+) -> None:
     import_bank(home, tmp_path)
     d = sandbox.default
     (member,) = await sandbox.add_members(1)
@@ -325,3 +330,35 @@ async def test_cooldowns_on_quiz_commands_and_answer_clicks(sandbox: Sandbox, ho
         assert last is not None and last.ephemeral and last.content.startswith("Slow down: try again in")
         await answers[0].wait_for_followups()
         assert "A question is already open here" in answers[0].followups[0].content
+
+
+async def test_sigkill_mid_question_loses_no_answer_older_than_the_flush_interval(
+    sandbox: Sandbox, home: Path, tmp_path: Path
+) -> None:
+    """A real `quranbot run` process, killed with SIGKILL while a question is open: after the restart
+    the question is revealed with the answer given before the kill, and scored once."""
+    import_bank(home, tmp_path)
+    d = sandbox.default
+    (member,) = await sandbox.add_members(1)
+    paths = Paths.under(home)
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text("[quiz]\ndeadline_seconds = 12\n")
+    args = ["--home", str(home), "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
+            "--token-file", str(sandbox.directory / "token"), "--flush-interval", "1"]  # fmt: skip
+    async with quranbot_running(*args) as bot:
+        await sandbox.wait_for_ready(20)
+        await asyncio.sleep(2.6)
+        await ask(sandbox, category="history")
+        (message,) = quiz_messages(sandbox, d.general)
+        await click(sandbox, member, message, RIGHT)
+        await asyncio.sleep(1.5)  # one flush interval (1 s) and some
+        os.kill(bot.pid, signal.SIGKILL)
+        await bot.wait()
+    assert not revealed(message)
+    sandbox.gateway.identified.clear()
+    async with quranbot_running(*args) as bot:
+        await until(lambda: revealed(message), 20, "the reveal after the crash")
+        assert f"<@{member.user.id}>" in field(message, "Right (1 of 1)")
+        code, _, err = await stop_quranbot(bot)
+    assert code == 0, err
+    assert scores(home, d.guild.id)[member.user.id]["points"] == 14
