@@ -14,6 +14,7 @@ from quranbot.cli.context import CliContext
 from quranbot.cli.demo import demo_command
 from quranbot.cli.doctor import doctor_command
 from quranbot.cli.logs import logs_command
+from quranbot.cli.quiz import quiz_app
 from quranbot.cli.reciter import reciter_app
 from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
@@ -76,6 +77,7 @@ app.command("logs")(logs_command)
 app.command("doctor")(doctor_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(config_app, name="config")
+app.add_typer(quiz_app, name="quiz")
 app.add_typer(reciter_app, name="reciter")
 app.add_typer(service_app, name="service")
 

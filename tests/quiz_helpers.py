@@ -33,10 +33,8 @@ RIGHT, WRONG = 1, 2
 def import_bank(home: Path, tmp_path: Path, difficulty: str = "beginner") -> None:
     bank = tmp_path / "letters.toml"
     bank.write_text(BANK.format(difficulty=difficulty))
-    import shutil
-    from quranbot.paths import Paths
-    Paths.under(home).quiz_banks_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(bank, Paths.under(home).quiz_banks_dir / "letters.toml")  # TEMP until the CLI lands
+    done = run_quranbot("--home", str(home), "quiz", "import", str(bank))
+    assert done.returncode == 0, done.stderr
 
 
 async def until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:

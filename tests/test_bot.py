@@ -78,9 +78,7 @@ async def test_ping_is_answered_to_the_member_who_asked(sandbox: Sandbox, start_
     assert sandbox.messages(sandbox.default.general, include_ephemeral=False) == []
 
 
-async def test_bot_joins_voice_and_the_channel_hears_the_tone(
-    sandbox: Sandbox, start_bot: StartBot
-) -> None:
+async def test_bot_joins_voice_and_the_channel_hears_the_tone(sandbox: Sandbox, start_bot: StartBot) -> None:
     default = sandbox.default
     await start_bot(voice_channels=(default.voice.id,))
     await sandbox.wait_for_voice(default.guild, default.bot.user.id, default.voice.id)

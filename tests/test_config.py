@@ -86,9 +86,10 @@ BAD_FILES = {
     '"UTC"; `timedatectl list-timezones` lists them)',
     'timezone = "../../etc/passwd"\n': 'timezone: "../../etc/passwd" is not a time zone',
     "[alerts]\nadmin_user = -1\n": f"alerts.admin_user: -1 {NOT_AN_ID}",
-    "[quiz]\ndeadline_seconds = 5\n": "quiz.deadline_seconds: 5 is not a whole number of seconds from 10 to 300",
-    f"{ONE_GUILD}quiz_every_minutes = 2\n": "guilds[0].quiz_every_minutes: 2 is not a whole number of minutes "
-    "from 5 to 1440",
+    "[quiz]\ndeadline_seconds = 5\n": "quiz.deadline_seconds: 5 is not a whole number of seconds "
+    "from 10 to 300",
+    f"{ONE_GUILD}quiz_every_minutes = 2\n": "guilds[0].quiz_every_minutes: 2 is not a whole number "
+    "of minutes from 5 to 1440",
     "[backup\n": "not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)",
     "token = 1\n": f"token: unknown key {KEYS}",
 }

@@ -13,6 +13,7 @@ import signal
 import time
 from pathlib import Path
 
+from processes import quranbot_running, stop_quranbot
 from quiz_helpers import (
     RIGHT,
     WRONG,
@@ -25,7 +26,6 @@ from quiz_helpers import (
     revealed,
     until,
 )
-from processes import quranbot_running, stop_quranbot
 from running_bot import RunningBot
 
 from quranbot.paths import Paths

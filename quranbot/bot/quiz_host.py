@@ -142,8 +142,15 @@ class QuizHost:
             log.exception("Revealing quiz %x failed", session.record.quiz_id)
 
     def open_in(self, channel_id: int) -> QuizSession | None:
+        """The question taking answers in the channel now (one past its deadline is only being revealed)."""
+        now = time.monotonic()
         return next(
-            (s for s in self.sessions.values() if s.record.channel_id == channel_id and not s.closed), None
+            (
+                s
+                for s in self.sessions.values()
+                if s.record.channel_id == channel_id and not s.closed and s.remaining(now) > 0
+            ),
+            None,
         )
 
     # -- asking ----------------------------------------------------------------------------------------

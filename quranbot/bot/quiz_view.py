@@ -23,7 +23,7 @@ from quranbot.quiz.leaderboard import PERIODS, Period, Ranked
 from quranbot.quiz.member_stats import AnswerResult, accuracy
 from quranbot.quiz.question import LETTERS, Question, Reference
 from quranbot.quran.metadata import load_metadata
-from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
+from quranbot.quran.text import ARABIC_CREDIT, ARABIC_FILE, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
 from quranbot.store.records import QuizScore
 
 ANSWER_PREFIX = "quranbot:quiz:"
@@ -32,6 +32,8 @@ PAGE_PREFIX = "quranbot:lb:quiz:"
 DESCRIPTION_LIMIT, EMBED_LIMIT = 4096, 6000
 #: Members named in a reveal before "and N more".
 NAMED_LIMIT = 20
+#: Generated questions state facts from Tanzil's metadata (names, counts, order, juz).
+TANZIL_DATA_CREDIT = "Quran data: Tanzil Project, tanzil.net"
 COLOURS = {"open": discord.Colour.blurple(), "revealed": discord.Colour.green()}
 
 
@@ -54,20 +56,31 @@ def _choices(question: Question, counts: Sequence[int] | None = None, reveal: bo
     return "\n".join(lines)
 
 
+def _quoted_in(question: Question, name: str) -> bool:
+    """Does the question quote an ayah it references, as it reads in this file (Arabic or Pickthall)?"""
+    quote = question.quote
+    if not quote:
+        return False
+    text = load_text(name)
+    for ref in question.references:
+        if ref.surah is not None and ref.first_ayah is not None:
+            last = ref.last_ayah or ref.first_ayah
+            if any(quote in text.ayah(ref.surah, a) for a in range(ref.first_ayah, last + 1)):
+                return True
+    return False
+
+
 def credits(question: Question, revealed: bool) -> str:
     """The attributions a message showing this question (and, revealed, its references) needs."""
+    shows_ayahs = revealed and any(r.is_quran for r in question.references)
     parts = []
-    shows_quran = revealed and any(r.is_quran for r in question.references)
-    quote = question.quote or ""
-    if shows_quran or _is_arabic_ayah(quote):
+    if shows_ayahs or _quoted_in(question, ARABIC_FILE):
         parts.append(ARABIC_CREDIT)
-    if shows_quran or (quote and not _is_arabic_ayah(quote) and question.id.startswith("gen:translation")):
+    if shows_ayahs or _quoted_in(question, TRANSLATION_FILE):
         parts.append(TRANSLATION_CREDIT)
+    if not parts and question.source == "generated":
+        parts.append(TANZIL_DATA_CREDIT)
     return " · ".join(parts)
-
-
-def _is_arabic_ayah(text: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in text) and len(text) > 30
 
 
 def question_embed(question: Question, deadline: float, asked_by: str | None) -> discord.Embed:
@@ -135,13 +148,11 @@ def reveal_embed(
         title=_title(question) + " · Answer", description=description, colour=COLOURS["revealed"]
     )
     right = [r.user_id for r in results if r.correct]
-    wrong = len(results) - len(right)
     summary = _names(right) if right else "Nobody this time."
     embed.add_field(name=f"Right ({len(right)} of {len(results)})", value=summary[:1024], inline=False)
-    if results and wrong:
-        best = max((r for r in results if r.correct), key=lambda r: r.points, default=None)
-        if best is not None:
-            embed.add_field(name="Fastest", value=f"<@{best.user_id}> +{best.points} points", inline=False)
+    best = max((r for r in results if r.correct), key=lambda r: (r.points, -r.seconds), default=None)
+    if best is not None:
+        embed.add_field(name="Most points", value=f"<@{best.user_id}> +{best.points}", inline=False)
     earned = [(r.user_id, a) for r in results for a in r.earned]
     if earned:
         lines = [f"<@{user}> earned **{a.name}** ({a.description})" for user, a in earned[:10]]

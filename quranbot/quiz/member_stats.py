@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass
 
 from quranbot.quiz.achievements import Achievement, newly_earned
+from quranbot.quiz.leaderboard import rank
 from quranbot.quiz.question import Question
 from quranbot.quiz.scoring import points
 from quranbot.store.records import QuizScore
@@ -76,3 +77,27 @@ def apply_answer(
 
 def accuracy(score: QuizScore) -> float:
     return score.correct / score.answered if score.answered else 0.0
+
+
+def guild_summary(scores: list[QuizScore]) -> dict[str, object]:
+    """A server's quiz players at a glance (ranked as the leaderboard ranks them, all time)."""
+    players = [s for s in scores if s.answered]
+    answered = sum(s.answered for s in players)
+    correct = sum(s.correct for s in players)
+    ranked = rank(players, "all", datetime.date.today())
+    by_id = {s.user_id: s for s in players}
+    return {
+        "players": len(players),
+        "answers": answered,
+        "accuracy": round(correct / answered, 3) if answered else None,
+        "top": [
+            {
+                "rank": r.rank,
+                "user_id": str(r.user_id),
+                "points": r.points,
+                "answered": by_id[r.user_id].answered,
+                "best_streak": by_id[r.user_id].best_streak,
+            }
+            for r in ranked[:5]
+        ],
+    }

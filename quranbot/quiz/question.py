@@ -68,7 +68,8 @@ class Question:
     explanation_ar: str | None = None
     #: "generated", or the bank file the question was read from.
     source: str = "generated"
-    #: Arabic text quoted in the question (shown right-to-left, on its own line), e.g. an ayah.
+    #: Text the question quotes, shown on its own line: an ayah in Tanzil's Arabic or in Pickthall's
+    #: translation, or a surah's Arabic name; always copied from the data files, never typed.
     quote: str | None = None
 
     @property

@@ -14,7 +14,15 @@ from importlib.resources import files
 
 from quranbot.quran.metadata import AyahRef, load_metadata
 
-__all__ = ["ARABIC_CREDIT", "ARABIC_FILE", "TRANSLATION_CREDIT", "TRANSLATION_FILE", "QuranText", "load_text", "parse_text"]
+__all__ = [
+    "ARABIC_CREDIT",
+    "ARABIC_FILE",
+    "TRANSLATION_CREDIT",
+    "TRANSLATION_FILE",
+    "QuranText",
+    "load_text",
+    "parse_text",
+]
 
 _DATA_PACKAGE = "quranbot.data"
 ARABIC_FILE = "quran-uthmani.txt"

@@ -202,7 +202,9 @@ class Sandbox:
         if state is not None:
             await self.world.set_voice_state(guild, member.user.id, None, state.session_id)
 
-    async def add_members(self, count: int, prefix: str = "member", guild: Guild | None = None) -> list[Member]:
+    async def add_members(
+        self, count: int, prefix: str = "member", guild: Guild | None = None
+    ) -> list[Member]:
         """`count` new human members of the guild (the default one unless given), e.g. a crowd that
         presses the same button."""
         guild = guild or self.default.guild

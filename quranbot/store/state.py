@@ -315,6 +315,21 @@ class StateStore:
         self._table(QUIZZES, "guilds").upsert(Document(quiz_guild.to_document(), doc_id=quiz_guild.guild_id))
 
 
+def quiz_scores_on_disk(state_dir: Path) -> dict[int, list[QuizScore]]:
+    """Every guild's quiz records as the file holds them, read without the lock (for `quranbot quiz
+    stats` while the bot runs: scores are written at each reveal, atomically, so the file is current)."""
+    path = state_dir / QUIZ
+    try:
+        data = parse_state_bytes(path, path.read_bytes())
+    except (OSError, CorruptStateFile):
+        return {}
+    return {
+        int(table.partition(":")[2]): [QuizScore.from_document(dict(doc)) for doc in docs.values()]
+        for table, docs in data.items()
+        if table.startswith("guild:") and isinstance(docs, dict)
+    }
+
+
 def reciters_in_use(state_dir: Path) -> dict[int, str]:
     """Which reciter each guild plays, read without taking the lock (for `quranbot reciter remove`).
 
