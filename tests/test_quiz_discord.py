@@ -192,15 +192,20 @@ async def test_a_generated_question_shows_its_reference_with_tanzil_text(
         await sandbox.wait_for_ready()
         await ask(sandbox, category="quran", difficulty="advanced")
         (message,) = quiz_messages(sandbox, d.general)
-        question_text = description(message).split("**")[1]
+        asked_text = description(message)
         await until(lambda: revealed(message), 8, "the reveal")
-    asked = [q for q in bank.questions("quran", "advanced") if q.question == question_text]
-    assert asked, f"no question in the bank reads {question_text!r}"
+    # The question asked: its text and its four choices, in order, as the message showed them.
+    (asked,) = [
+        q
+        for q in bank.questions("quran", "advanced")
+        if f"**{q.question}**" in asked_text
+        and all(
+            f"**{letter}** · {choice}" in asked_text for letter, choice in zip("ABCD", q.choices, strict=True)
+        )
+    ]
     shown = description(message)
-    assert any(f"**{q.choices[q.answer]}" in shown or q.choices[q.answer] in shown for q in asked)
-    quran = [r for q in asked for r in q.references if r.is_quran]
-    assert quran, "a generated question always carries a Quran reference"
-    ref = quran[0]
+    assert f"✅ **{'ABCD'[asked.answer]}** · {asked.correct}" in shown and asked.explanation in shown
+    ref = next(r for r in asked.references if r.is_quran)  # a generated question always carries one
     assert ref.surah is not None and ref.first_ayah is not None
     assert load_text().ayah(ref.surah, ref.first_ayah) in shown  # byte for byte, as Tanzil has it
     assert load_text(TRANSLATION_FILE).ayah(ref.surah, ref.first_ayah) in shown

@@ -29,7 +29,7 @@ from quranbot.store.records import QuizScore
 ANSWER_PREFIX = "quranbot:quiz:"
 PAGE_PREFIX = "quranbot:lb:quiz:"
 #: Discord's limits on an embed's description and on all of its text.
-DESCRIPTION_LIMIT, EMBED_LIMIT = 4096, 6000
+DESCRIPTION_LIMIT, EMBED_LIMIT, FIELD_LIMIT = 4096, 6000, 1024
 #: Members named in a reveal before "and N more".
 NAMED_LIMIT = 20
 #: Generated questions state facts from Tanzil's metadata (names, counts, order, juz).
@@ -128,38 +128,61 @@ def _names(user_ids: Sequence[int]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _lines_within(lines: Sequence[str], room: int) -> str:
+    """As many whole lines as fit in `room` characters, then "and N more"."""
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > room - 20:
+            break
+        shown.append(line)
+        used += len(line) + 1
+    more = len(lines) - len(shown)
+    return "\n".join(shown) + (f"\nand {more} more" if more else "")
+
+
+def _shortened(text: str, room: int) -> str:
+    """`text` cut at a word to fit `room` characters, marked with an ellipsis (never used on Quran text)."""
+    if len(text) <= room:
+        return text
+    return text[: max(0, room - 1)].rsplit(" ", 1)[0] + "…"
+
+
 def reveal_embed(
     question: Question, results: Sequence[AnswerResult], note: str | None = None
 ) -> discord.Embed:
+    """The answer, drawn within Discord's limits: fields and footer first, then the description in the
+    room left (4,096 characters at most, 6,000 for the whole embed), references last, whole ayahs only."""
+    embed = discord.Embed(title=_title(question) + " · Answer", colour=COLOURS["revealed"])
+    right = [r.user_id for r in results if r.correct]
+    summary = _names(right) if right else "Nobody this time."
+    embed.add_field(name=f"Right ({len(right)} of {len(results)})", value=summary, inline=False)
+    best = max((r for r in results if r.correct), key=lambda r: (r.points, -r.seconds), default=None)
+    if best is not None:
+        embed.add_field(name="Most points", value=f"<@{best.user_id}> +{best.points}", inline=False)
+    earned = [f"<@{r.user_id}> earned **{a.name}** ({a.description})" for r in results for a in r.earned]
+    if earned:
+        embed.add_field(name="Achievements", value=_lines_within(earned, FIELD_LIMIT), inline=False)
+    footer = " · ".join(p for p in (note, credits(question, revealed=True)) if p)
+    if footer:
+        embed.set_footer(text=footer)
+    room = min(DESCRIPTION_LIMIT, EMBED_LIMIT - len(embed)) - 10
     counts = [sum(1 for r in results if r.choice == i) for i in range(len(LETTERS))]
     head = f"{_question_text(question)}\n\n{_choices(question, counts, reveal=True)}"
-    explanation = f"\n\n**Answer: {LETTERS[question.answer]}** · {question.explanation}"
-    if question.explanation_ar:
-        explanation += f"\n{question.explanation_ar}"
-    description = head + explanation
-    budget = DESCRIPTION_LIMIT - len(description) - 10
-    for reference in question.references:
+    answer = f"\n\n**Answer: {LETTERS[question.answer]}** · "
+    arabic = f"\n{question.explanation_ar}" if question.explanation_ar else ""
+    left = room - len(head) - len(answer)
+    if len(question.explanation) + len(arabic) > left:
+        arabic = ""  # the longest curated question: its Arabic explanation is the first thing to go
+    description = head + answer + _shortened(question.explanation, left) + arabic
+    budget = room - len(description)
+    for reference in sorted(question.references, key=lambda r: r.is_quran):  # short citations first
         if budget <= 80:
             break
         block = "\n\n" + reference_text(reference, budget - 2)
         description += block
         budget -= len(block)
-    embed = discord.Embed(
-        title=_title(question) + " · Answer", description=description, colour=COLOURS["revealed"]
-    )
-    right = [r.user_id for r in results if r.correct]
-    summary = _names(right) if right else "Nobody this time."
-    embed.add_field(name=f"Right ({len(right)} of {len(results)})", value=summary[:1024], inline=False)
-    best = max((r for r in results if r.correct), key=lambda r: (r.points, -r.seconds), default=None)
-    if best is not None:
-        embed.add_field(name="Most points", value=f"<@{best.user_id}> +{best.points}", inline=False)
-    earned = [(r.user_id, a) for r in results for a in r.earned]
-    if earned:
-        lines = [f"<@{user}> earned **{a.name}** ({a.description})" for user, a in earned[:10]]
-        embed.add_field(name="Achievements", value="\n".join(lines)[:1024], inline=False)
-    footer = " · ".join(p for p in (note, credits(question, revealed=True)) if p)
-    if footer:
-        embed.set_footer(text=footer)
+    embed.description = description
     return embed
 
 
@@ -262,7 +285,7 @@ def stats_embed(name: str, score: QuizScore, rank: int | None, members: int) -> 
 
 
 def _achievement_lines(earned: Sequence[Achievement]) -> str:
-    return "\n".join(f"🏅 **{a.name}** — {a.description}" for a in earned)[:1024]
+    return _lines_within([f"🏅 **{a.name}** — {a.description}" for a in earned], FIELD_LIMIT)
 
 
 PERIOD_NAMES: dict[Period, str] = {"week": "this week", "month": "this month", "all": "all time"}
