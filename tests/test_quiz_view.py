@@ -21,7 +21,10 @@ def test_the_longest_question_and_a_long_range_fit_and_show_whole_ayahs_only() -
         answer=2,
         explanation=long,
         explanation_ar=long,
-        references=(Reference(surah=2, first_ayah=1, last_ayah=30), Reference(citation="A book", url="https://x")),
+        references=(
+            Reference(surah=2, first_ayah=1, last_ayah=30),
+            Reference(citation="A book", url="https://x"),
+        ),
     )
     results = [AnswerResult(10**17 + n, 2, 1.0, True, 30, 5, ACHIEVEMENTS) for n in range(50)]
     embed = reveal_embed(question, results)
