@@ -11,7 +11,8 @@ leaderboard: --scores members' records in memory (as QuizHost keeps them): ranki
              drawing the first page's embed (median of --runs), and, for comparison, reading the
              same records back from a TinyDB quiz.json (what the bot does once per guild at start).
 
-Reproduce: .venv/bin/python bench/quiz.py [--members 200] [--baseline 5] [--scores 100000] [--runs 5]
+Reproduce: .venv/bin/python bench/quiz.py [--members 200] [--spread 1.0] [--baseline 5] [--scores 100000]
+           [--runs 5] [--only clicks|leaderboard]
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
             message = await ask(sandbox, d.general)
             rng = random.Random(7)
             times = await asyncio.gather(
-                *(timed_click(sandbox, m, message, rng.uniform(0, 1.0)) for m in crowd)
+                *(timed_click(sandbox, m, message, rng.uniform(0, args.spread)) for m in crowd)
             )
         finally:
             bot.terminate()
@@ -133,7 +134,7 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
     late = sum(1 for t in times if t >= 3.0)
     print(f"clicks: baseline (1 member, median of {len(baseline)}): {base * 1000:.1f} ms")
     print(
-        f"clicks: {args.members} members within 1 s: p50 {p50 * 1000:.1f} ms ({p50 / base:.1f}x), "
+        f"clicks: {args.members} members within {args.spread:g} s: p50 {p50 * 1000:.1f} ms ({p50 / base:.1f}x), "
         f"p99 {p99 * 1000:.1f} ms ({p99 / base:.1f}x), max {max(times) * 1000:.1f} ms; "
         f"{args.members - late} of {args.members} acknowledged inside 3 s"
     )
@@ -195,6 +196,7 @@ def main() -> None:
     )
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--baseline", type=int, default=5)
+    parser.add_argument("--spread", type=float, default=1.0, help="seconds the crowd's clicks spread over")
     parser.add_argument("--scores", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=("clicks", "leaderboard"))

@@ -40,6 +40,12 @@ log = logging.getLogger(__name__)
 ACTIVITY_DAYS = 31
 #: Answer clicks a member may make per this many seconds (over all questions).
 ANSWER_RATE, ANSWER_PER = 10, 60.0
+#: Click acknowledgements in flight at once. discord.py's connection pool has no limit (voice needs
+#: that), so a crowd clicking together opened one TLS connection per click: 1,000 clicks at once took 3 s
+#: on the sandbox that way, 0.5–1.1 s queued behind 4–64 kept-alive connections (bench/quiz.py). Against
+#: the real Discord each answer waits a network round trip (~50–100 ms), so the queue must stay wide:
+#: 64 in flight answer about 1,000 clicks a second there.
+ACK_CONCURRENCY = 64
 
 
 class ChannelBusy(RuntimeError):
@@ -81,6 +87,7 @@ class QuizHost:
         self._timers: dict[int, asyncio.Task[None]] = {}
         self._activity: dict[int, GuildActivity] = {}
         self._answer_limits: dict[tuple[int, int], list[float]] = {}
+        self._acks = asyncio.Semaphore(ACK_CONCURRENCY)
         #: Every member's record per guild, read from the store once, then kept current at each reveal
         #: (the store is written too): stats and leaderboards never re-read a large file.
         self._scores: dict[int, dict[int, QuizScore]] = {}
@@ -237,33 +244,34 @@ class QuizHost:
         session = self.sessions.get(quiz_id)
         user = interaction.user
         if session is None:
-            await interaction.response.send_message("This question has closed.", ephemeral=True)
+            await self._tell(interaction, "This question has closed.")
             return
         wait = self._limited(session.record.guild_id, user.id)
         if wait is not None:
-            await interaction.response.send_message(
-                f"Slow down: you can answer again in {wait:.0f} s.", ephemeral=True
-            )
+            await self._tell(interaction, f"Slow down: you can answer again in {wait:.0f} s.")
             return
         self.names[user.id] = user.display_name
         outcome, counted = session.answer(user.id, choice, time.monotonic())
         if outcome is Outcome.CLOSED:
-            await interaction.response.send_message("This question has closed.", ephemeral=True)
+            await self._tell(interaction, "This question has closed.")
             return
         assert counted is not None
         picked = f"**{LETTERS[counted.choice]}** · {session.question.choices[counted.choice]}"
         reveal = f"<t:{int(session.record.deadline)}:R>"
         if outcome is Outcome.ALREADY:
-            await interaction.response.send_message(
+            await self._tell(
+                interaction,
                 f"You already answered {picked}: your first answer counts. The answer is revealed {reveal}.",
-                ephemeral=True,
             )
             return
         self.store.buffer_open_quiz(session.record)
-        await interaction.response.send_message(
-            f"Your answer: {picked}. The answer is revealed {reveal}.", ephemeral=True
-        )
+        await self._tell(interaction, f"Your answer: {picked}. The answer is revealed {reveal}.")
         self._publish("answered", session, user_id=str(user.id), answers=len(session.record.answers))
+
+    async def _tell(self, interaction: discord.Interaction, text: str) -> None:
+        """Answer a click privately; at most ACK_CONCURRENCY answers are in flight at once."""
+        async with self._acks:
+            await interaction.response.send_message(text, ephemeral=True)
 
     # -- revealing -------------------------------------------------------------------------------------
     async def reveal(self, quiz_id: int) -> list[AnswerResult]:
