@@ -760,3 +760,34 @@ async def test_ip_discovery_over_udp(sandbox: Sandbox) -> None:
     finally:
         transport.close()
     await wait_until(lambda: sandbox.voice.udp.datagrams == 1)
+
+
+async def test_a_crowd_of_new_members_presses_one_button_each_answered_as_themselves(
+    sandbox: Sandbox,
+) -> None:
+    """`add_members` and `press`: each member's click is its own interaction, answered to that member."""
+    default = sandbox.default
+    client = make_client(sandbox)
+
+    class Counter(discord.ui.View):
+        def __init__(self) -> None:
+            super().__init__(timeout=None)
+
+        @discord.ui.button(label="Count me", custom_id="count")
+        async def count(self, interaction: discord.Interaction, button: discord.ui.Button[Counter]) -> None:
+            await interaction.response.send_message(f"counted {interaction.user.name}", ephemeral=True)
+
+    async with running_client(sandbox, client):
+        client.add_view(Counter())
+        channel = client.get_channel(default.general.id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("press", view=Counter())
+        (message,) = [m for m in sandbox.messages(default.general) if m.id == sent.id]
+        crowd = await sandbox.add_members(12)
+        assert [m.user.username for m in crowd] == [f"member{n}" for n in range(1, 13)]
+        assert all(m.user.id in default.guild.members for m in crowd)
+        presses = await asyncio.gather(*(sandbox.press(m, message, "count") for m in crowd))
+        await asyncio.gather(*(within(p.wait()) for p in presses))
+        for member, pressed in zip(crowd, presses, strict=True):
+            assert pressed.original is not None and pressed.original.ephemeral
+            assert pressed.original.content == f"counted {member.user.username}"
