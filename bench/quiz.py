@@ -134,7 +134,8 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
     late = sum(1 for t in times if t >= 3.0)
     print(f"clicks: baseline (1 member, median of {len(baseline)}): {base * 1000:.1f} ms")
     print(
-        f"clicks: {args.members} members within {args.spread:g} s: p50 {p50 * 1000:.1f} ms ({p50 / base:.1f}x), "
+        f"clicks: {args.members} members within {args.spread:g} s: "
+        f"p50 {p50 * 1000:.1f} ms ({p50 / base:.1f}x), "
         f"p99 {p99 * 1000:.1f} ms ({p99 / base:.1f}x), max {max(times) * 1000:.1f} ms; "
         f"{args.members - late} of {args.members} acknowledged inside 3 s"
     )
