@@ -29,6 +29,7 @@ from quranbot.config.token import TokenError, read_token
 from quranbot.config.token import check_token as check_token_format
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
 from quranbot.paths import Paths
+from quranbot.quiz.bank import load_imported, shipped_sources
 from quranbot.store.layout import state_file_paths
 from quranbot.store.storage import CorruptStateFile, parse_state_bytes
 
@@ -185,6 +186,25 @@ def check_reciters(paths: Paths) -> Check:
     return Check("reciters", "ok", names + "; `quranbot reciter verify NAME` checks every frame")
 
 
+def check_quiz_banks(paths: Paths) -> Check:
+    """The quiz's questions, and any imported bank the bot would skip (edited by hand since, say)."""
+    names = (
+        sorted(p.name for p in paths.quiz_banks_dir.glob("*.toml")) if paths.quiz_banks_dir.is_dir() else []
+    )
+    sources, refused = load_imported(paths.quiz_banks_dir, names)
+    total = sum(len(s.questions) for s in sources)
+    imported = len(sources) - len(shipped_sources())
+    if refused:
+        first = next(iter(refused.values()))[0]
+        return Check(
+            "quiz banks",
+            "warn",
+            f"{len(refused)} imported bank(s) not loaded, e.g. {first}",
+            "quranbot quiz validate FILE lists every problem; fix the file and import it again (--force)",
+        )
+    return Check("quiz banks", "ok", f"{total:,} questions ({imported} imported bank(s))")
+
+
 def check_service() -> Check:
     if shutil.which("systemctl") is None or not Path("/run/systemd/system").is_dir():
         return Check("service", "warn", "systemd is not running here", "run the bot with `quranbot run`")
@@ -275,6 +295,7 @@ def run_checks(paths: Paths, extra: list[Callable[[], Check]] | None = None) -> 
         lambda: check_token(paths),
         lambda: check_state(paths),
         lambda: check_reciters(paths),
+        lambda: check_quiz_banks(paths),
         check_service,
         lambda: check_socket(paths),
         lambda: check_disk(paths),

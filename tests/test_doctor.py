@@ -84,6 +84,23 @@ def test_each_broken_thing_is_named_with_its_fix(home: Path) -> None:
     Paths.under(home).config_file.write_text("[backup]\ninterval_minutes = 0\n")
     found = checks(run_quranbot("--home", str(home), "doctor", "--json").stdout)
     assert found["config"]["status"] == "fail" and "backup.interval_minutes" in found["config"]["detail"]
+    assert (
+        found["quiz banks"]["status"] == "ok"
+        and "questions (0 imported bank(s))" in found["quiz banks"]["detail"]
+    )
+
+    banks = Paths.under(home).quiz_banks_dir
+    banks.mkdir(parents=True)
+    (banks / "edited.toml").write_text('[bank]\nname = "Edited by hand"\n[[questions]]\nid = "x"\n')
+    found = checks(run_quranbot("--home", str(home), "doctor", "--json").stdout)
+    assert (
+        found["quiz banks"]["status"] == "warn"
+        and "1 imported bank(s) not loaded" in found["quiz banks"]["detail"]
+    )
+    assert (
+        "edited.toml:" in found["quiz banks"]["detail"]
+        and "quranbot quiz validate" in found["quiz banks"]["fix"]
+    )
 
 
 def test_a_missing_ffmpeg_is_found_by_trying_it(home: Path, tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "QuestionBank",
     "SourceKind",
     "bank_file_name",
+    "load_imported",
     "shipped_sources",
 ]
 
@@ -225,21 +226,31 @@ class BankLoader:
             return self._bank
 
     def _load(self, signature: _Signature) -> QuestionBank:
-        sources = list(shipped_sources())
+        sources, refused = load_imported(self.banks_dir, [version[0] for version in signature])
         for version in signature:
-            name = version[0]
-            path = self.banks_dir / name
-            existing = [q for s in sources for q in s.questions]
-            try:
-                parsed, problems = check_bank_bytes(path.read_bytes(), str(path), existing)
-            except OSError as exc:
-                parsed, problems = None, [Problem(str(path), 0, f"cannot read it: {exc}")]
-            if problems or parsed is None:
-                if version not in self._reported:
-                    self._reported.add(version)
-                    _log_problems(str(path), problems)
-                continue
-            sources.append(
-                BankSource("imported", parsed.name or name, name, parsed.questions, parsed.description)
-            )
+            problems = refused.get(version[0])
+            if problems and version not in self._reported:
+                self._reported.add(version)
+                _log_problems(str(self.banks_dir / version[0]), problems)
         return QuestionBank(sources)
+
+
+def load_imported(banks_dir: Path, names: Iterable[str]) -> tuple[list[BankSource], dict[str, list[Problem]]]:
+    """The shipped sources plus each imported file that checks out against those before it, and the
+    problems of each file that does not (for the bot's log and for `quranbot doctor`)."""
+    sources = list(shipped_sources())
+    refused: dict[str, list[Problem]] = {}
+    for name in names:
+        path = banks_dir / name
+        existing = [q for s in sources for q in s.questions]
+        try:
+            parsed, problems = check_bank_bytes(path.read_bytes(), str(path), existing)
+        except OSError as exc:
+            parsed, problems = None, [Problem(str(path), 0, f"cannot read it: {exc}")]
+        if problems or parsed is None:
+            refused[name] = problems
+            continue
+        sources.append(
+            BankSource("imported", parsed.name or name, name, parsed.questions, parsed.description)
+        )
+    return sources, refused
