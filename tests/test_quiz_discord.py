@@ -13,8 +13,9 @@ import signal
 import time
 from pathlib import Path
 
-from processes import quranbot_running, stop_quranbot
+from processes import quranbot_running, run_quranbot, stop_quranbot
 from quiz_helpers import (
+    BANK,
     RIGHT,
     WRONG,
     answer_ids,
@@ -369,3 +370,29 @@ async def test_sigkill_mid_question_loses_no_answer_older_than_the_flush_interva
         code, _, err = await stop_quranbot(bot)
     assert code == 0, err
     assert scores(home, d.guild.id)[member.user.id]["points"] == 14
+
+
+async def test_a_running_bot_asks_from_a_bank_imported_meanwhile_and_a_broken_one_changes_nothing(
+    sandbox: Sandbox, home: Path, tmp_path: Path
+) -> None:
+    d = sandbox.default
+    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=3):
+        await sandbox.wait_for_ready()
+        await asyncio.sleep(2.6)
+        none_yet = await sandbox.run_command(d.admin, d.general, "quiz", start={"category": "history"})
+        await none_yet.wait()
+        assert none_yet.original is not None
+        assert "No questions match the History category" in none_yet.original.content
+        assert "quranbot quiz import" in none_yet.original.content
+
+        broken = tmp_path / "broken.toml"
+        broken.write_text(BANK.format(difficulty="beginner").replace('answer = "B"', 'answer = "E"'))
+        refused = run_quranbot("--home", str(home), "quiz", "import", str(broken))
+        assert refused.returncode == 1 and f"{broken}:" in refused.stderr + refused.stdout
+        assert not list(Paths.under(home).quiz_banks_dir.glob("*.toml"))  # nothing imported
+
+        import_bank(home, tmp_path)  # while the bot runs: no restart
+        await ask(sandbox, category="history")
+        (message,) = quiz_messages(sandbox, d.general)
+        assert "second letter of the Greek alphabet" in description(message)
+        await until(lambda: revealed(message), 8, "the reveal")
