@@ -153,12 +153,13 @@ async def test_a_question_open_at_a_restart_is_re_armed_and_one_whose_deadline_p
     assert saved[early.user.id]["points"] == 14 - 0 and saved[late.user.id]["points"] == 0
 
     # Stopped while open, and the deadline passes while the bot is down: revealed at the next start.
-    await started(sandbox, bot)
+    bot = await started(sandbox, RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=3))
     await ask(sandbox, category="history")
     second = quiz_messages(sandbox, d.general)[-1]
     await click(sandbox, early, second, RIGHT)
     await bot.stop()
-    await asyncio.sleep(10)
+    await asyncio.sleep(3)
+    assert not revealed(second)
     began = time.monotonic()
     await bot.start()
     await until(lambda: revealed(second), 10, "the overdue reveal")
