@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from processes import run_quranbot
@@ -35,15 +33,6 @@ def import_bank(home: Path, tmp_path: Path, difficulty: str = "beginner") -> Non
     bank.write_text(BANK.format(difficulty=difficulty))
     done = run_quranbot("--home", str(home), "quiz", "import", str(bank))
     assert done.returncode == 0, done.stderr
-
-
-async def until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}") from None
 
 
 def quiz_messages(sandbox: Sandbox, channel: Channel) -> list[Message]:

@@ -25,9 +25,9 @@ from quiz_helpers import (
     import_bank,
     quiz_messages,
     revealed,
-    until,
 )
 from running_bot import RunningBot
+from test_panel import until
 
 from quranbot.paths import Paths
 from quranbot.quiz.bank import BankLoader

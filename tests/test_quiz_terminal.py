@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from processes import finish, start_quranbot
-from quiz_helpers import RIGHT, WRONG, click, import_bank, quiz_messages, revealed, until
+from quiz_helpers import RIGHT, WRONG, click, import_bank, quiz_messages, revealed
 from running_bot import RunningBot
+from test_panel import until
 from test_tui import shows, tui
 
 from quranbot.control.client import ControlClient

@@ -24,6 +24,7 @@ import discord
 from quranbot.audio.library import Reciter
 from quranbot.audio.player import NowPlaying, Player, PlayerState
 from quranbot.bot.cogs.recitation import progress_bar
+from quranbot.bot.command_errors import SOMETHING_WENT_WRONG, tell_privately
 from quranbot.bot.guild_player import LastAction
 from quranbot.clock import clock
 from quranbot.quran.metadata import load_metadata
@@ -208,11 +209,7 @@ def parse_range(value: str) -> tuple[int, int] | None:
 async def report_failure(interaction: discord.Interaction, error: Exception, what: str) -> None:
     """A control's bug: logged with its traceback, and the member is told something went wrong."""
     log.error("Panel control %s failed", what, exc_info=error)
-    message = "Something went wrong; the admin can see the details in the log."
-    if interaction.response.is_done():
-        await interaction.followup.send(message, ephemeral=True)
-    else:
-        await interaction.response.send_message(message, ephemeral=True)
+    await tell_privately(interaction, SOMETHING_WENT_WRONG)
 
 
 class _Steered(discord.ui.View):

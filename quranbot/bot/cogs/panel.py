@@ -26,6 +26,7 @@ from discord.ext import commands, tasks
 
 from quranbot.audio.player import NowPlaying, Player, PlayerError, PlayerEvent, PlayerState
 from quranbot.bot.cogs.recitation import RecitationCog
+from quranbot.bot.command_errors import answer_command_error, tell_privately
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.panel_view import PanelState, PanelView, SurahPickView, panel_embed
 from quranbot.quran.lookup import search_surahs
@@ -376,11 +377,8 @@ class PanelCog(commands.Cog):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         if isinstance(error, app_commands.CommandOnCooldown):
-            message = f"The panel was just posted: try again in {error.retry_after:.0f} s."
+            await tell_privately(
+                interaction, f"The panel was just posted: try again in {error.retry_after:.0f} s."
+            )
         else:
-            log.error("/panel failed", exc_info=error)
-            message = "Something went wrong; the admin can see the details in the log."
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
+            await answer_command_error(interaction, error)

@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.quiz_host import ChannelBusy, QuizHost
 from quranbot.bot.quiz_schedule import QuizSchedule
 from quranbot.bot.quiz_view import (
@@ -210,22 +211,11 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
     ) -> None:
         await self.show_leaderboard(interaction, period, 0, edit=False)
 
-    # -- errors ----------------------------------------------------------------------------------------
+    # -- helpers and errors ------------------------------------------------------------------------
     def _link(self, guild_id: int, channel_id: int, message_id: int | None) -> str:
         return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id or ''}".rstrip("/")
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        if isinstance(error, app_commands.CommandOnCooldown):
-            message = f"Slow down: try again in {error.retry_after:.0f} s."
-        elif isinstance(error, app_commands.MissingPermissions):
-            message = "You need the Manage Server permission for that."
-        else:
-            name = interaction.command.qualified_name if interaction.command else "?"
-            log.error("Command /%s failed", name, exc_info=error)
-            message = "Something went wrong; the admin can see the details in the log."
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
+        await answer_command_error(interaction, error)

@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerError, PlayerEvent
+from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.clock import clock
 from quranbot.quran.lookup import search_surahs
@@ -314,18 +315,4 @@ class RecitationCog(commands.Cog):
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        if isinstance(error, app_commands.CommandOnCooldown):
-            message = f"Slow down: try again in {error.retry_after:.0f} s."
-        elif isinstance(error, app_commands.MissingPermissions):
-            message = "You need the Manage Server permission for that."
-        elif isinstance(error, NotAllowed | app_commands.CheckFailure):
-            message = str(error) or "You may not do that here."
-        else:
-            log.error(
-                "Command /%s failed", interaction.command.name if interaction.command else "?", exc_info=error
-            )
-            message = "Something went wrong; the admin can see the details in the log."
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
+        await answer_command_error(interaction, error)
