@@ -274,12 +274,6 @@ class StateStore:
                 {s.user_id: s.to_document() for s in scores}
             )
 
-    def quiz_guilds(self) -> list[int]:
-        """The guilds with quiz scores."""
-        return sorted(
-            int(name.partition(":")[2]) for name in self._dbs[QUIZ].tables() if name.startswith("guild:")
-        )
-
     # -- the quiz's open questions and per-guild settings ----------------------------------------------
     def open_quizzes(self) -> list[OpenQuiz]:
         """Questions posted and not yet revealed (with the answers buffered so far)."""
