@@ -72,13 +72,16 @@ async def settle_socket_reader(sandbox: Sandbox, voice: discord.VoiceClient) -> 
     reconnect closes it), the thread stays blocked on the closed socket for up to 30 s and the next IP
     discovery goes unread. On Discord the voice server's own packets (RTCP, other speakers) wake it; the
     sandbox sends nothing unasked, so the test sends one datagram from the sandbox's UDP port (a connected
-    UDP socket accepts no other source) and waits until the reader consumed it.
+    UDP socket accepts no other source) and waits until the reader consumed it, or until the reader is
+    paused (no callbacks left): a paused reader waits on an event rather than the socket, and its next resume
+    selects on whatever socket is current, so it cannot be stranded.
     """
     bot_socket = voice._connection.socket
+    reader = voice._connection._socket_reader
     transport = sandbox.voice.udp.transport
     assert transport is not None
     transport.sendto(b"\x81\xc9\x00\x01" + bytes(4), bot_socket.getsockname())  # an empty RTCP report
-    await wait_until(lambda: not select.select([bot_socket], [], [], 0)[0])
+    await wait_until(lambda: not reader._running.is_set() or not select.select([bot_socket], [], [], 0)[0])
 
 
 # -- gateway ---------------------------------------------------------------------------------------------
