@@ -141,7 +141,10 @@ async def _run_client(
                 log.info("Stopping: leaving voice and closing the connection")
                 notifier.stopping()
                 await bot.close()
-                await runner
+                try:
+                    await runner
+                except Exception as exc:  # our own close cut a handshake short (aiohttp asserts)
+                    log.debug("The connection ended mid-handshake while stopping: %r", exc)
     except discord.LoginFailure:
         raise StartupError(
             "Discord rejected the bot token (401 Unauthorized): check the token and try again"
