@@ -83,7 +83,11 @@ class NowPlaying:
 
 @dataclass(frozen=True)
 class PlayerEvent:
-    """`kind`: started, track_changed, progress, paused, resumed, skipped (a missing or broken track)."""
+    """`kind`: started, track_changed, surah_finished, progress, paused, resumed, skipped (a missing or
+    broken track).
+
+    `surah_finished` comes when a surah's last frame has played (its last track ended, not broken), with
+    `now` still on that surah; `track_changed` has detail "jump" when a command moved playback."""
 
     kind: str
     now: NowPlaying
@@ -98,6 +102,8 @@ class _Open:
     packets: Iterator[bytes]
     frame: int = 0
     first: bytes | None = None
+    #: It stopped with a read error, so its surah was not heard to the end.
+    broken: bool = False
 
 
 @dataclass
@@ -165,6 +171,7 @@ class Player:
         except StopIteration:
             return None
         except (OggError, OSError) as exc:
+            opened.broken = True
             self._emit("skipped", f"{opened.track.file} stopped playing: {exc}")
             log.error(
                 "Track %s of %s is broken (%s); skipping it", opened.track.file, self._settings.reciter, exc
@@ -408,10 +415,17 @@ class Player:
 
     def _advance(self) -> bool:
         """The current track ended: switch to the one opened ahead (or open it now)."""
+        current, cursor = self._current, self._cursor
+        last_of_surah = cursor is not None and cursor.index == len(cursor.tracks) - 1
+        if current is not None and not current.broken and last_of_surah:
+            self._emit("surah_finished")
         if self._next is None:
             self._prepare_next()
         if self._next is None:
-            return self._skip_forward()
+            if not self._skip_forward():
+                return False
+            self._emit("track_changed")
+            return True
         cursor, opened = self._next
         changed_surah = self._cursor is None or cursor.surah != self._cursor.surah or cursor.index == 0
         self._cursor, self._current, self._next = cursor, opened, None
@@ -435,7 +449,7 @@ class Player:
         if self._state is PlayerState.IDLE:
             self._state = PlayerState.PLAYING
         self._remember_order(self._current_surah())
-        self._emit("track_changed")
+        self._emit("track_changed", "jump")
 
     def _following(self, surah: int, forward: bool, honour_loop: bool) -> int:
         settings = self._settings

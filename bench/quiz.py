@@ -142,6 +142,7 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
 
 
 def leaderboard(args: argparse.Namespace, tmp: Path) -> None:
+    from quranbot import ranking
     from quranbot.bot.quiz_view import leaderboard_embed
     from quranbot.quiz import leaderboard as lb
     from quranbot.store.records import QuizScore
@@ -156,17 +157,17 @@ def leaderboard(args: argparse.Namespace, tmp: Path) -> None:
         for n in range(args.scores)
     ]  # fmt: skip
     figures = {}
-    for period in lb.PERIODS:
+    for period in ranking.PERIODS:
         runs = []
         for _ in range(args.runs):
             started = time.perf_counter()
             ranked = lb.rank(scores, period, today)
             embed = leaderboard_embed(
                 period,
-                lb.page(ranked, 0),
+                ranking.page(ranked, 0),
                 0,
-                lb.page_count(ranked),
-                lb.find(ranked, scores[-1].user_id),
+                ranking.page_count(ranked),
+                ranking.find(ranked, scores[-1].user_id),
                 today,
             )
             embed.to_dict()

@@ -40,7 +40,8 @@ def median_ms(action: Callable[[], None], runs: int) -> float:
 def populate_ours(root: Path, users: int) -> None:
     with StateStore(root / "state", root / "backups") as store:
         for user in range(users):
-            store.add_listening(GUILD, user, 60.0, now=1.0, new_session=True)
+            record = store.buffered_listening(GUILD, user)
+            record.seconds, record.sessions, record.last_seen = 60.0, 1, 1.0
 
 
 def populate_plain(path: Path, users: int) -> None:
@@ -67,7 +68,7 @@ def bench(users: int, runs: int) -> dict[str, float]:
             tick[0] += 1
             store.set_playback(GuildPlayback(GUILD, position_frames=tick[0]))
             for user in changed:
-                store.add_listening(GUILD, user, 1.0, now=float(tick[0]))
+                store.buffered_listening(GUILD, user).seconds += 1.0
             store.flush()
 
         plain_db = TinyDB(plain, storage=JSONStorage)

@@ -139,6 +139,7 @@ def bot_settings(
                 voice_channel_id=None if voice_channels else guild.voice_channel,
                 panel_channel_id=guild.panel_channel,
                 controller_role_id=guild.controller_role,
+                listener_role_id=guild.listener_role,
             )
             for guild in config.guilds
         ),
@@ -150,6 +151,9 @@ def bot_settings(
             for guild in config.guilds
             if guild.quiz_channel is not None and guild.quiz_every_minutes is not None
         },
+        count_deafened=config.count_deafened,
+        announce_achievements=config.announce_achievements,
+        role_after_minutes=config.role_after_minutes,
     )
 
 

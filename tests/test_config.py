@@ -64,8 +64,9 @@ NOT_AN_ID = "is not a Discord id (a number of 17–20 digits)"
 NOT_MINUTES = "is not a whole number of minutes from 1 to 10080 (a week)"
 KEYS = (
     "(the keys are: timezone, recitation.reciter, recitation.pause_when_empty, backup.interval_minutes, "
-    "alerts.admin_user, quiz.deadline_seconds, guilds.N.id, guilds.N.voice_channel, guilds.N.panel_channel, "
-    "guilds.N.controller_role, guilds.N.quiz_channel, guilds.N.quiz_every_minutes)"
+    "alerts.admin_user, quiz.deadline_seconds, listening.count_deafened, listening.announce_achievements, "
+    "listening.role_after_minutes, guilds.N.id, guilds.N.voice_channel, guilds.N.panel_channel, "
+    "guilds.N.controller_role, guilds.N.quiz_channel, guilds.N.quiz_every_minutes, guilds.N.listener_role)"
 )
 ONE_GUILD = f"[[guilds]]\nid = {GUILD}\nvoice_channel = {VOICE}\n"
 BAD_FILES = {
@@ -88,6 +89,9 @@ BAD_FILES = {
     "[alerts]\nadmin_user = -1\n": f"alerts.admin_user: -1 {NOT_AN_ID}",
     "[quiz]\ndeadline_seconds = 5\n": "quiz.deadline_seconds: 5 is not a whole number of seconds "
     "from 10 to 300",
+    "[listening]\nrole_after_minutes = -1\n": "listening.role_after_minutes: -1 is not a whole number of "
+    "minutes from 0 to 1440",
+    f"{ONE_GUILD}listener_role = 5\n": f"guilds[0].listener_role: 5 {NOT_AN_ID}",
     f"{ONE_GUILD}quiz_every_minutes = 2\n": "guilds[0].quiz_every_minutes: 2 is not a whole number "
     "of minutes from 5 to 1440",
     "[backup\n": "not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)",
@@ -236,6 +240,7 @@ def test_config_show_json_has_the_token_masked(tmp_path: Path) -> None:
             "backup": {"interval_minutes": 60},
             "alerts": {"admin_user": None},
             "quiz": {"deadline_seconds": None},
+            "listening": {"count_deafened": False, "announce_achievements": False, "role_after_minutes": 0},
             "guilds": [],
         },
     }

@@ -80,7 +80,9 @@ def test_sequential_order_skips_surahs_the_reciter_lacks(library_dir: Path) -> N
     player = Player(library, PlayerSettings(reciter="sample-tones", surah=2), events.append)
     heard = play(player, FRAMES * 5, packet_owner(library))
     assert [s for s, _ in heard][:5] == [2, 3, 5, 114, 1]
-    assert [e.kind for e in events if e.kind != "progress"][:2] == ["started", "track_changed"]
+    shown = [e for e in events if e.kind != "progress"]
+    assert [e.kind for e in shown][:3] == ["started", "surah_finished", "track_changed"]
+    assert shown[1].now.surah == 2 and shown[2].now.surah == 3  # finished names the surah heard to its end
     assert player.frames_sent == FRAMES * 5  # every frame accounted for, none lost at a boundary
 
 

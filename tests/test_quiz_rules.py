@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from quranbot.quiz.leaderboard import find, page, page_count, period_start, rank
+from quranbot.quiz.leaderboard import rank
 from quranbot.quiz.member_stats import DAILY_DAYS, apply_answer
 from quranbot.quiz.picker import HISTORY_LIMIT, pick, remember
 from quranbot.quiz.question import Question, Reference
 from quranbot.quiz.schedule import SlotTrigger, grace, latest_slot, next_slot
 from quranbot.quiz.scoring import points
 from quranbot.quiz.session import Outcome, QuizSession
+from quranbot.ranking import find, page, page_count, period_start
 from quranbot.store.records import OpenQuiz, QuizScore
 
 TODAY = datetime.date(2026, 12, 2)  # a Wednesday

@@ -37,7 +37,8 @@ def test_values_survive_a_restart_and_files_are_private(tmp_path: Path) -> None:
         )
         state.save_settings(GuildSettings(1, voice_channel_id=99))
         state.save_quiz_score(QuizScore(1, 7, points=30, streak=3))
-        state.add_listening(1, 7, 12.5, now=1000.0, new_session=True)
+        record = state.buffered_listening(1, 7)
+        record.seconds, record.sessions = 12.5, 1
     with store(tmp_path) as state:
         assert state.playback(1) == GuildPlayback(
             1, reciter="sample", surah=18, position_frames=4321, shuffle_order=[3, 1]
@@ -65,7 +66,7 @@ def test_hot_values_are_buffered_until_flush(tmp_path: Path) -> None:
 def test_a_position_update_does_not_rewrite_the_statistics(tmp_path: Path) -> None:
     with store(tmp_path) as state:
         for user in range(1000):
-            state.add_listening(1, user, 60.0, now=1.0)
+            state.buffered_listening(1, user).seconds += 60.0
         state.flush()
         stats_file = tmp_path / "state" / STATS
         stamp = stats_file.stat().st_mtime_ns
@@ -86,7 +87,7 @@ def _writer(state_root: str, report: Connection) -> None:
         value += 1
         state.set_playback(GuildPlayback(1, position_frames=value))
         for user in range(0, 3000, 7):
-            state.add_listening(1, user, 1.0, now=float(value))
+            state.buffered_listening(1, user).seconds += 1.0
         state.flush()
         report.send(value)  # flushed: a later load must hold at least this
 
@@ -361,7 +362,7 @@ def test_the_flusher_writes_statistics_on_their_own_slower_interval(tmp_path: Pa
     with store(tmp_path) as state:
         flusher = PeriodicFlusher(state, interval=2.0, statistics_interval=3600.0)
         state.set_playback(GuildPlayback(1, position_frames=50))
-        state.add_listening(1, 7, 30.0, now=1.0)
+        state.buffered_listening(1, 7).seconds += 30.0
         assert flusher.flush_once()
         on_disk = json.loads((tmp_path / "state" / STATS).read_text())
         assert "guild:1" not in on_disk  # statistics wait for their interval

@@ -12,6 +12,8 @@ from discord.ext import commands
 
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerEvent
+from quranbot.bot.boards import ListeningBoard, QuizBoard
+from quranbot.bot.cogs.leaderboard import LeaderboardCog
 from quranbot.bot.cogs.listening import ListeningCog
 from quranbot.bot.cogs.panel import PanelCog
 from quranbot.bot.cogs.ping import PingCog
@@ -19,6 +21,8 @@ from quranbot.bot.cogs.presence import PresenceCog
 from quranbot.bot.cogs.quiz import QuizCog
 from quranbot.bot.cogs.recitation import RecitationCog
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.listener_role import ListenerRoles
+from quranbot.bot.listening_tracker import ListeningTracker
 from quranbot.bot.quiz_host import QuizHost
 from quranbot.bot.quiz_schedule import QuizSchedule
 from quranbot.bot.settings import BotSettings
@@ -57,10 +61,24 @@ class QuranBot(commands.Bot):
         self.scheduler = scheduler
         self.timezone = ZoneInfo(settings.timezone or system_timezone())
         self.quiz = QuizHost(self, store, quiz_bank, self.timezone, settings.quiz_deadline_seconds)
+        self.listening = ListeningTracker(
+            store,
+            self.timezone,
+            bot_user_id=lambda: self.user.id if self.user else None,
+            count_deafened=settings.count_deafened,
+        )
 
     async def setup_hook(self) -> None:
         await self.add_cog(PingCog(self))
-        await self.add_cog(ListeningCog(self, self.store))
+        listening = ListeningCog(
+            self,
+            self.listening,
+            ListenerRoles(self.store, after_seconds=60.0 * self.settings.role_after_minutes),
+            self.library,
+            self.guild_players,
+            announce_achievements=self.settings.announce_achievements,
+        )
+        await self.add_cog(listening)
         await self.add_cog(PresenceCog(self))
         await self.add_cog(
             RecitationCog(
@@ -77,6 +95,11 @@ class QuranBot(commands.Bot):
             self.scheduler, self.quiz, self.store, self.timezone, self.settings.quiz_schedules
         )
         await self.add_cog(QuizCog(self, self.quiz, schedule))
+        await self.add_cog(
+            LeaderboardCog(
+                self, [QuizBoard(self.quiz), ListeningBoard(self.listening, listening.refresh_guild)]
+            )
+        )
         synced = await self.tree.sync()
         log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
 

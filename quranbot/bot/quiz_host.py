@@ -26,11 +26,11 @@ import discord
 from quranbot.bot.quiz_view import answer_view, question_embed, reveal_embed
 from quranbot.quiz import leaderboard
 from quranbot.quiz.bank import BankLoader
-from quranbot.quiz.leaderboard import Period, Ranked
 from quranbot.quiz.member_stats import AnswerResult, apply_answer
 from quranbot.quiz.picker import NoQuestions, pick, remember
 from quranbot.quiz.question import LETTERS, Question
 from quranbot.quiz.session import Outcome, QuizSession
+from quranbot.ranking import Period, Ranked
 from quranbot.store.records import OpenQuiz, QuizGuild, QuizScore
 from quranbot.store.state import StateStore
 

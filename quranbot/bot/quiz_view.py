@@ -1,8 +1,8 @@
-"""What a quiz looks like in Discord: the question, its answer buttons, the reveal, stats, leaderboard.
+"""What a quiz looks like in Discord: the question, its answer buttons, the reveal, a member's stats.
 
-Rendering only; `QuizHost` (quranbot/bot/quiz_host.py) decides what happens. The answer buttons and the
-leaderboard's page buttons are `DynamicItem`s: their custom_id carries the quiz (or page) they belong
-to, so a click on a message posted before a restart still reaches the bot.
+Rendering only; `QuizHost` (quranbot/bot/quiz_host.py) decides what happens. The answer buttons are
+`DynamicItem`s: their custom_id carries the quiz they belong to, so a click on a message posted before
+a restart still reaches the bot. (The leaderboard is drawn by quranbot/bot/leaderboard_view.py.)
 
 Quran text shown here is Tanzil's, verbatim, and always credited; a reference's ayahs are shown whole
 (never cut in two) while they fit the embed, and the rest is named so a reader can look it up.
@@ -10,7 +10,6 @@ Quran text shown here is Tanzil's, verbatim, and always credited; a reference's 
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -19,7 +18,6 @@ import discord
 from discord.ext import commands
 
 from quranbot.quiz.achievements import BY_ID, Achievement
-from quranbot.quiz.leaderboard import PERIODS, Period, Ranked
 from quranbot.quiz.member_stats import AnswerResult, accuracy
 from quranbot.quiz.question import LETTERS, Question, Reference
 from quranbot.quran.metadata import load_metadata
@@ -27,7 +25,6 @@ from quranbot.quran.text import ARABIC_CREDIT, ARABIC_FILE, TRANSLATION_CREDIT, 
 from quranbot.store.records import QuizScore
 
 ANSWER_PREFIX = "quranbot:quiz:"
-PAGE_PREFIX = "quranbot:lb:quiz:"
 #: Discord's limits on an embed's description and on all of its text.
 DESCRIPTION_LIMIT, EMBED_LIMIT, FIELD_LIMIT = 4096, 6000, 1024
 #: Members named in a reveal before "and N more".
@@ -193,10 +190,6 @@ class QuizActions(Protocol):
 
     async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: int) -> None: ...
 
-    async def show_leaderboard(
-        self, interaction: discord.Interaction, period: Period, page: int, *, edit: bool
-    ) -> None: ...
-
 
 QUIZ_COG = "QuizCog"
 
@@ -259,7 +252,7 @@ def answer_view(quiz_id: int, question: Question | None = None, revealed: bool =
     return view
 
 
-# -- stats and leaderboard --------------------------------------------------------------------------------
+# -- stats --------------------------------------------------------------------------------------
 def stats_embed(name: str, score: QuizScore, rank: int | None, members: int) -> discord.Embed:
     embed = discord.Embed(title=f"Quiz · {name}", colour=discord.Colour.blurple())
     if not score.answered:
@@ -286,66 +279,3 @@ def stats_embed(name: str, score: QuizScore, rank: int | None, members: int) -> 
 
 def _achievement_lines(earned: Sequence[Achievement]) -> str:
     return _lines_within([f"🏅 **{a.name}** — {a.description}" for a in earned], FIELD_LIMIT)
-
-
-PERIOD_NAMES: dict[Period, str] = {"week": "this week", "month": "this month", "all": "all time"}
-
-
-def leaderboard_embed(
-    period: Period, rows: Sequence[Ranked], page: int, pages: int, viewer: Ranked | None, today: datetime.date
-) -> discord.Embed:
-    embed = discord.Embed(title=f"Quiz leaderboard · {PERIOD_NAMES[period]}", colour=discord.Colour.gold())
-    if not rows:
-        embed.description = "No points yet in this period: `/quiz start` asks a question."
-    else:
-        medals = {1: "🥇", 2: "🥈", 3: "🥉"}
-        embed.description = "\n".join(
-            f"{medals.get(r.rank, f'`#{r.rank}`')} <@{r.user_id}> — {r.points:,} points" for r in rows
-        )
-    mine = (
-        f"Your rank: #{viewer.rank} with {viewer.points:,} points"
-        if viewer
-        else "You have no points in this period yet"
-    )
-    embed.add_field(name="You", value=mine, inline=False)
-    embed.set_footer(text=f"Page {page + 1} of {pages} · ties share a rank · {today.isoformat()}")
-    return embed
-
-
-class LeaderboardPage(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=PAGE_PREFIX + r"(?P<period>week|month|all):(?P<page>\d+):(?P<dir>prev|next)",
-):
-    """A page button of a quiz leaderboard; it carries the period and the page it leads to."""
-
-    def __init__(self, period: Period, page: int, direction: str, *, disabled: bool = False) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Previous" if direction == "prev" else "Next",
-                emoji="◀️" if direction == "prev" else "▶️",
-                custom_id=f"{PAGE_PREFIX}{period}:{page}:{direction}",
-                style=discord.ButtonStyle.secondary,
-                disabled=disabled,
-            )
-        )
-        self.period: Period = period
-        self.page = page
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> LeaderboardPage:
-        period = next(p for p in PERIODS if p == match["period"])  # the template admits only these
-        return cls(period, int(match["page"]), match["dir"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        actions = await _actions(interaction)
-        if actions is not None:
-            await actions.show_leaderboard(interaction, self.period, self.page, edit=True)
-
-
-def leaderboard_view(period: Period, page: int, pages: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(LeaderboardPage(period, max(0, page - 1), "prev", disabled=page <= 0))
-    view.add_item(LeaderboardPage(period, min(pages - 1, page + 1), "next", disabled=page >= pages - 1))
-    return view

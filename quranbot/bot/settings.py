@@ -39,3 +39,7 @@ class BotSettings:
     quiz_deadline_seconds: int = DEFAULT_QUIZ_DEADLINE
     #: config.toml's scheduled quizzes: guild id -> (channel id, minutes), for guilds that set none.
     quiz_schedules: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Listening statistics: count deafened members, announce achievements, listener role delay.
+    count_deafened: bool = False
+    announce_achievements: bool = False
+    role_after_minutes: int = 0

@@ -21,6 +21,7 @@ from quranbot.config.rules import (
     quiz_deadline,
     quiz_interval,
     reciter_slug,
+    role_after_minutes,
     timezone_name,
 )
 from quranbot.config.schema import Config, ConfigError, GuildConfig
@@ -47,6 +48,9 @@ SETTINGS = (
     Setting("backup.interval_minutes", "backup_interval_minutes", backup_minutes),
     Setting("alerts.admin_user", "admin_user", optional(discord_id), "not set: no alerts"),
     Setting("quiz.deadline_seconds", "quiz_deadline_seconds", optional(quiz_deadline), "not set: 30 s"),
+    Setting("listening.count_deafened", "count_deafened", boolean),
+    Setting("listening.announce_achievements", "announce_achievements", boolean),
+    Setting("listening.role_after_minutes", "role_after_minutes", role_after_minutes),
 )
 GUILD_SETTINGS = (
     Setting("id", "id", discord_id),
@@ -57,6 +61,7 @@ GUILD_SETTINGS = (
     Setting(
         "quiz_every_minutes", "quiz_every_minutes", optional(quiz_interval), "not set: no scheduled quiz"
     ),
+    Setting("listener_role", "listener_role", optional(discord_id), "not set: no listener role"),
 )
 REQUIRED_GUILD_KEYS = ("id", "voice_channel")
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -81,6 +81,9 @@ QUIZ_DEADLINE_RANGE = (10, 300)
 QUIZ_INTERVAL_RANGE = (5, 1440)
 quiz_deadline = bounded_int(*QUIZ_DEADLINE_RANGE, "seconds")
 quiz_interval = bounded_int(*QUIZ_INTERVAL_RANGE, "minutes")
+#: The listener role: given at once (0) or after this many minutes of listening, up to a day.
+ROLE_AFTER_RANGE = (0, 1440)
+role_after_minutes = bounded_int(*ROLE_AFTER_RANGE, "minutes")
 
 
 def boolean(value: object) -> bool:

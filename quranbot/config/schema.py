@@ -23,6 +23,8 @@ class GuildConfig:
     #: The scheduled quiz: the text channel it is posted in, and every how many minutes.
     quiz_channel: int | None = None
     quiz_every_minutes: int | None = None
+    #: Given to members while they listen; None: no listener role.
+    listener_role: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class Config:
     admin_user: int | None = None
     #: Seconds a quiz question stays open (a guild's `/quiz deadline` wins); None: DEFAULT_QUIZ_DEADLINE.
     quiz_deadline_seconds: int | None = None
+    #: Count a self- or server-deafened member as listening (they hear nothing, so by default not).
+    count_deafened: bool = False
+    #: Post "earned an achievement" in the panel channel (off: members see them in /stats only).
+    announce_achievements: bool = False
+    #: The listener role is given after this many minutes of listening (0: at once).
+    role_after_minutes: int = 0
 
     @property
     def voice_channels(self) -> tuple[int, ...]:

@@ -259,6 +259,11 @@ class Guild:
                 value |= role.permissions
         return Permission.ALL if value & Permission.ADMINISTRATOR else value
 
+    def top_role_position(self, user_id: int) -> int:
+        """Where the member's highest role sits: Discord lets a member manage only the roles below it."""
+        member = self.members[user_id]
+        return max((self.roles[r].position for r in member.roles if r in self.roles), default=0)
+
     def voice_members(self, channel_id: int) -> list[int]:
         return [state.user_id for state in self.voice_states.values() if state.channel_id == channel_id]
 

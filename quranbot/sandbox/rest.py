@@ -414,9 +414,13 @@ class RestApi:
         guild = self.world.guild(self._id(request, "guild_id"))
         member = self.world.member(guild, self._id(request, "user_id"))
         bot = self._bot(request).bot
+        role_id = self._id(request, "role_id")
         if not guild.permissions_of(bot.id) & Permission.MANAGE_ROLES:
             return error(403, 50013, "Missing Permissions")
-        await self.world.set_member_role(guild, member, self._id(request, "role_id"), add=add)
+        role = guild.roles.get(role_id)
+        if role is not None and role.position >= guild.top_role_position(bot.id):
+            return error(403, 50013, "Missing Permissions")  # what Discord answers for a role above the bot's
+        await self.world.set_member_role(guild, member, role_id, add=add)
         return no_content()
 
     async def add_role(self, request: web.Request) -> web.Response:

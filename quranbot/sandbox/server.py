@@ -197,6 +197,13 @@ class Sandbox:
             raise ValueError(f"#{channel.name} is not a voice channel")
         await self.world.set_voice_state(guild, member.user.id, channel.id, secrets.token_hex(16))
 
+    async def set_deafened(self, member: Member, guild: Guild, deafened: bool = True) -> None:
+        """The member (in a voice channel) deafens or undeafens themself."""
+        state = guild.voice_states[member.user.id]
+        await self.world.set_voice_state(
+            guild, member.user.id, state.channel_id, state.session_id, self_deaf=deafened
+        )
+
     async def leave_voice(self, member: Member, guild: Guild) -> None:
         state = guild.voice_states.get(member.user.id)
         if state is not None:

@@ -76,10 +76,26 @@ class World:
         guild.channels[channel.id] = channel
         return channel
 
-    def add_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
-        role = Role(id=self.snowflake(), name=name, permissions=permissions, position=len(guild.roles))
+    def add_role(self, guild: Guild, name: str, permissions: int = 0, position: int | None = None) -> Role:
+        """A role at `position` (default: above every other; @everyone is 0)."""
+        role = Role(
+            id=self.snowflake(),
+            name=name,
+            permissions=permissions,
+            position=len(guild.roles) if position is None else position,
+        )
         guild.roles[role.id] = role
         return role
+
+    async def update_role(
+        self, guild: Guild, role: Role, *, permissions: int | None = None, position: int | None = None
+    ) -> None:
+        """An admin edits a role (its permissions, or drags it in the list); the bot is told."""
+        if permissions is not None:
+            role.permissions = permissions
+        if position is not None:
+            role.position = position
+        await self._dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.payload()}, None)
 
     def new_user(self, username: str, bot: bool = False) -> User:
         return User(id=self.snowflake(), username=username, bot=bot)

@@ -48,6 +48,8 @@ class GuildSettings(Record):
     panel_channel_id: int | None = None
     panel_message_id: int | None = None
     controller_role_id: int | None = None
+    #: Given to members while they listen (or after `listening.role_after_minutes`); None: no role.
+    listener_role_id: int | None = None
 
 
 @dataclass
@@ -112,9 +114,46 @@ class QuizGuild(Record):
 
 @dataclass
 class ListeningStats(Record):
+    """One member's listening in one guild (see quranbot/listening/ for how it changes).
+
+    Times are Unix seconds; "local" means the guild's time zone (config.toml's `timezone`).
+    """
+
     guild_id: int
     user_id: int
+    #: Seconds listened in all, and sessions (continuous stays in the channel) started.
     seconds: float = 0.0
     sessions: int = 0
-    #: Unix time of the last listening second counted.
+    #: Unix time of the last listening second counted, and of the first.
     last_seen: float = 0.0
+    first_seen: float = 0.0
+    #: Seconds per reciter slug, and per surah (its number as text: JSON keys).
+    reciters: dict[str, float] = field(default_factory=dict)
+    surahs: dict[str, float] = field(default_factory=dict)
+    #: Seconds per local hour of the day, 0–23 (empty until the first second is counted).
+    hours: list[float] = field(default_factory=list)
+    #: Seconds per local date (ISO), for the week and month leaderboards and the day streak; bounded.
+    daily: dict[str, float] = field(default_factory=dict)
+    #: The session going on: {"start", "end", "seconds", "reciters": [slug], "surahs": [n]}; None between.
+    session: dict[str, Any] | None = None
+    #: The last sessions (same shape), oldest first; bounded.
+    recent_sessions: list[dict[str, Any]] = field(default_factory=list)
+    longest_session: float = 0.0
+    #: Surahs heard in full (first frame to last, on any reciter) towards the current khatm, sorted.
+    heard: list[int] = field(default_factory=list)
+    #: Complete khatms (all 114 heard in full), and surahs heard in full in all (repeats included).
+    khatms: int = 0
+    surahs_completed: int = 0
+    #: Achievement ids, in the order they were earned.
+    achievements: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SurahAudience(Record):
+    """Who has heard every frame of the surah a guild plays now, from its first: they are credited
+    with it when its last frame plays. Saved with the position, so a restart mid-surah keeps them."""
+
+    guild_id: int
+    surah: int | None = None
+    reciter: str | None = None
+    members: list[int] = field(default_factory=list)

@@ -29,6 +29,7 @@ from quranbot.store.records import (
     OpenQuiz,
     QuizGuild,
     QuizScore,
+    SurahAudience,
 )
 from quranbot.store.schema import SCHEMAS, Data, Schema
 from quranbot.store.storage import AtomicJSONStorage, CorruptStateFile, parse_state_bytes
@@ -82,6 +83,7 @@ class StateStore:
         self._pending_playback: dict[int, GuildPlayback] = {}
         self._pending_listening: dict[tuple[int, int], ListeningStats] = {}
         self._pending_open_quizzes: dict[int, OpenQuiz] = {}
+        self._pending_audiences: dict[int, SurahAudience] = {}
         self.recovered: list[str] = []
         #: What config.toml says, for what Discord has not set (see `settings` and `playback`).
         self.guild_defaults: dict[int, GuildSettings] = {}
@@ -181,24 +183,105 @@ class StateStore:
         self._pending_playback[playback.guild_id] = GuildPlayback.from_document(playback.to_document())
 
     def listening(self, guild_id: int, user_id: int) -> ListeningStats:
+        """A copy of the member's record (buffered changes included), to read."""
+        return ListeningStats.from_document(self._live_listening(guild_id, user_id).to_document())
+
+    def buffered_listening(self, guild_id: int, user_id: int) -> ListeningStats:
+        """The member's live record, to change in place: it is written at the next statistics flush.
+
+        Live rather than copied: the tracker touches every listener's record on each tick, and a
+        copy of a record with its daily, hourly and session figures costs more than the change."""
+        key = (guild_id, user_id)
+        stats = self._pending_listening.get(key)
+        if stats is None:
+            stats = self._pending_listening[key] = self._live_listening(guild_id, user_id)
+        return stats
+
+    def _live_listening(self, guild_id: int, user_id: int) -> ListeningStats:
         pending = self._pending_listening.get((guild_id, user_id))
         if pending is not None:
-            return ListeningStats.from_document(pending.to_document())
+            return pending
         document = self._table(STATS, _guild_table(guild_id)).get(doc_id=user_id)
         return ListeningStats.from_document(dict(document)) if document else ListeningStats(guild_id, user_id)
 
-    def add_listening(
-        self, guild_id: int, user_id: int, seconds: float, now: float, new_session: bool = False
-    ) -> None:
-        stats = self.listening(guild_id, user_id)
-        stats.seconds += seconds
-        stats.sessions += int(new_session)
-        stats.last_seen = now
-        self._pending_listening[(guild_id, user_id)] = stats
+    def all_listening(self, guild_id: int) -> list[ListeningStats]:
+        """Every member's record in the guild as it is now (the buffer over the file); the buffered
+        ones are the live records, so callers must only read them."""
+        table = self._table(STATS, _guild_table(guild_id))
+        records = {int(d.doc_id): d for d in table.all()}
+        result = [
+            self._pending_listening.get((guild_id, user_id)) or ListeningStats.from_document(dict(document))
+            for user_id, document in records.items()
+        ]
+        result.extend(
+            stats
+            for (guild, user_id), stats in self._pending_listening.items()
+            if guild == guild_id and user_id not in records
+        )
+        return result
+
+    def listening_guilds(self) -> list[int]:
+        guilds = {
+            int(name.partition(":")[2]) for name in self._dbs[STATS].tables() if name.startswith("guild:")
+        }
+        return sorted(guilds | {guild for guild, _ in self._pending_listening})
+
+    def forget_listening(self, user_id: int, guild_id: int | None = None) -> list[int]:
+        """Delete what was kept about a member's listening (in one guild, or all); the guilds it was in."""
+        guilds = [guild_id] if guild_id is not None else self.listening_guilds()
+        forgotten = []
+        for guild in guilds:
+            buffered = self._pending_listening.pop((guild, user_id), None) is not None
+            table = self._table(STATS, _guild_table(guild))
+            stored = table.contains(doc_id=user_id)
+            if stored:
+                table.remove(doc_ids=[user_id])
+            if buffered or stored:
+                forgotten.append(guild)
+        return forgotten
+
+    def listening_opt_outs(self, guild_id: int) -> set[int]:
+        """Members who said `/stats privacy off`: nothing about their listening is kept."""
+        document = self._table(SETTINGS, "listening_opt_out").get(doc_id=guild_id)
+        return {int(u) for u in document.get("users", [])} if document else set()
+
+    def set_listening_opt_out(self, guild_id: int, user_id: int, opted_out: bool) -> None:
+        users = self.listening_opt_outs(guild_id)
+        users = users | {user_id} if opted_out else users - {user_id}
+        self._table(SETTINGS, "listening_opt_out").upsert(Document({"users": sorted(users)}, doc_id=guild_id))
+
+    def listener_role_holders(self, guild_id: int) -> tuple[int | None, set[int]]:
+        """The listener role the bot last managed here, and whom it gave it to (to take it back)."""
+        document = self._table(SETTINGS, "listener_role").get(doc_id=guild_id)
+        if not document:
+            return None, set()
+        role = document.get("role_id")
+        return (int(role) if role is not None else None), {int(u) for u in document.get("holders", [])}
+
+    def save_listener_role_holders(self, guild_id: int, role_id: int | None, holders: set[int]) -> None:
+        self._table(SETTINGS, "listener_role").upsert(
+            Document({"role_id": role_id, "holders": sorted(holders)}, doc_id=guild_id)
+        )
+
+    def surah_audience(self, guild_id: int) -> SurahAudience:
+        pending = self._pending_audiences.get(guild_id)
+        if pending is not None:
+            return SurahAudience.from_document(pending.to_document())
+        document = self._table(PLAYBACK, "audience").get(doc_id=guild_id)
+        return SurahAudience.from_document(dict(document)) if document else SurahAudience(guild_id)
+
+    def set_surah_audience(self, audience: SurahAudience) -> None:
+        """Buffered and written with the position: the two must agree after a restart."""
+        self._pending_audiences[audience.guild_id] = SurahAudience.from_document(audience.to_document())
 
     @property
     def dirty(self) -> bool:
-        return bool(self._pending_playback or self._pending_listening or self._pending_open_quizzes)
+        return bool(
+            self._pending_playback
+            or self._pending_audiences
+            or self._pending_listening
+            or self._pending_open_quizzes
+        )
 
     def flush(self, statistics: bool = True) -> None:
         """Write buffered values: one write per file. On failure (a full disk) they stay buffered.
@@ -212,6 +295,12 @@ class StateStore:
             for guild_id, value in pending.items():
                 if self._pending_playback.get(guild_id) is value:
                     del self._pending_playback[guild_id]
+        if self._pending_audiences:
+            audiences = dict(self._pending_audiences)
+            self._table(PLAYBACK, "audience").upsert_many({g: a.to_document() for g, a in audiences.items()})
+            for guild_id, audience in audiences.items():
+                if self._pending_audiences.get(guild_id) is audience:
+                    del self._pending_audiences[guild_id]
         if self._pending_open_quizzes:
             pending_quizzes = dict(self._pending_open_quizzes)
             self._table(QUIZZES, "open").upsert_many({q: o.to_document() for q, o in pending_quizzes.items()})
@@ -242,6 +331,7 @@ class StateStore:
             panel_channel_id=saved.panel_channel_id or default.panel_channel_id,
             panel_message_id=saved.panel_message_id,
             controller_role_id=saved.controller_role_id or default.controller_role_id,
+            listener_role_id=saved.listener_role_id or default.listener_role_id,
         )
 
     def saved_settings(self, guild_id: int) -> GuildSettings:

@@ -1,87 +1,240 @@
-"""Listening statistics: how long each member has listened in the bot's voice channel.
+"""Listening in Discord: tracking who listens (on voice changes, player events and a tick), the
+listener role, achievement notices, and `/stats [member] [privacy]`.
 
-Time is accrued exactly (join to leave, in monotonic seconds) into the store's buffered statistics,
-on every voice change and on a periodic tick, so a member who stays for hours is counted as they go
-and a restart loses at most the store's flush interval.
+Thin: `ListeningTracker` keeps the figures, `ListenerRoles` the role. Discord does not let a command
+with subcommands be run on its own, so privacy is an option of `/stats` (`/stats privacy:off`) rather
+than a `/stats privacy off` subcommand beside a bare `/stats`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Callable
+from typing import Literal
 
 import discord
+from discord import app_commands
 from discord.ext import commands, tasks
 
-from quranbot.store.state import StateStore
+from quranbot.audio.library import Library, LibraryError
+from quranbot.audio.player import PlayerEvent
+from quranbot.bot.command_errors import answer_command_error
+from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.listener_role import ListenerRoles
+from quranbot.bot.listening_tracker import Earned, ListeningTracker
+from quranbot.bot.listening_view import achievement_notice, stats_embed
+from quranbot.listening import leaderboard
+from quranbot.listening.achievements import Achievement
+from quranbot.listening.figures import member_figures
+from quranbot.ranking import find
+
+log = logging.getLogger(__name__)
 
 TICK_SECONDS = 15.0
+COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 10.0
+#: The player events after which who-heard-what is brought up to date at once.
+TRACKED_EVENTS = frozenset({"started", "track_changed", "surah_finished", "paused", "resumed", "command"})
 
-Key = tuple[int, int]  # (guild id, user id)
+
+def _member_key(interaction: discord.Interaction) -> tuple[int | None, int]:
+    return (interaction.guild_id, interaction.user.id)
 
 
-class ListeningCog(commands.Cog):
-    def __init__(self, bot: commands.Bot, store: StateStore) -> None:
+class ListeningCog(commands.Cog, name="ListeningCog"):
+    def __init__(
+        self,
+        bot: commands.Bot,
+        tracker: ListeningTracker,
+        roles: ListenerRoles,
+        library: Library,
+        players: Callable[[], dict[int, GuildPlayer]],
+        *,
+        announce_achievements: bool = False,
+    ) -> None:
         self.bot = bot
-        self.store = store
-        #: Members listening now, and when their time was last accrued (time.monotonic()).
-        self._accrued_at: dict[Key, float] = {}
+        self.tracker = tracker
+        self.roles = roles
+        self.library = library
+        self._players = players
+        self.announce_achievements = announce_achievements
+        #: Role syncs and notices in flight, owned here so shutdown can cancel and await them.
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._role_sync: dict[int, asyncio.Task[None]] = {}
+        self._role_again: set[int] = set()
+
+    async def cog_load(self) -> None:
         self.tick.start()
 
     async def cog_unload(self) -> None:
         self.tick.cancel()
-        self.accrue_all()
+        self.tracker.finish()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    # -- following the channel -------------------------------------------------------------------------
     @tasks.loop(seconds=TICK_SECONDS)
     async def tick(self) -> None:
-        self.refresh()
+        for guild_player in list(self._players().values()):
+            self.refresh(guild_player)
+
+    def refresh(self, guild_player: GuildPlayer) -> None:
+        self._announce_all(self.tracker.refresh(guild_player))
+        self._sync_roles(guild_player.guild_id)
+
+    def refresh_guild(self, guild_id: int) -> None:
+        guild_player = self._players().get(guild_id)
+        if guild_player is not None:
+            self.refresh(guild_player)
 
     @commands.Cog.listener()
     async def on_voice_state_update(
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
     ) -> None:
-        self.refresh()
+        self.refresh_guild(member.guild.id)
 
     @commands.Cog.listener()
-    async def on_voice_ready(self, voice: discord.VoiceClient) -> None:
-        """Dispatched by RecitationCog once the bot's own voice connection is up."""
-        self.refresh()
+    async def on_voice_ready(self, voice: discord.VoiceClient | None) -> None:
+        """Dispatched by RecitationCog once a guild's voice connection is up (also reconciles the role)."""
+        for guild_player in list(self._players().values()):
+            self.refresh(guild_player)
 
-    def listeners_now(self) -> set[Key]:
-        """Everyone but bots in a channel where this bot is connected."""
-        present: set[Key] = set()
-        bot_id = self.bot.user.id if self.bot.user else None
-        for voice in self.bot.voice_clients:
-            if not isinstance(voice, discord.VoiceClient) or not voice.is_connected():
-                continue
-            channel = voice.channel
-            if not isinstance(channel, discord.VoiceChannel):
-                continue
-            for user_id in channel.voice_states:
-                member = channel.guild.get_member(user_id)
-                if user_id != bot_id and not (member is not None and member.bot):
-                    present.add((channel.guild.id, user_id))
-        return present
+    @commands.Cog.listener()
+    async def on_quran_event(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:
+        if event.kind in TRACKED_EVENTS:
+            self._announce_all(self.tracker.player_event(guild_player, event))
 
-    def refresh(self) -> None:
-        """Accrue time for everyone listening, start the clock for newcomers, stop it for leavers."""
-        now = time.monotonic()
-        wall = time.time()
-        present = self.listeners_now()
-        for key in list(self._accrued_at):
-            self._accrue(key, now, wall)
-            if key not in present:
-                del self._accrued_at[key]
-        for key in present - self._accrued_at.keys():
-            self._accrued_at[key] = now
-            self.store.add_listening(key[0], key[1], 0.0, now=wall, new_session=True)
+    # -- the listener role and notices -----------------------------------------------------------------
+    def _sync_roles(self, guild_id: int) -> None:
+        """One sync at a time per guild; a change meanwhile runs one more after it."""
+        if guild_id in self._role_sync:
+            self._role_again.add(guild_id)
+            return
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return
+        present = {u: since for (g, u), since in self.tracker.present_since.items() if g == guild_id}
+        task = asyncio.create_task(self.roles.sync(guild, present, time.monotonic()))
+        self._role_sync[guild_id] = task
+        self._own(task, lambda: self._role_synced(guild_id))
 
-    def accrue_all(self) -> None:
-        now, wall = time.monotonic(), time.time()
-        for key in list(self._accrued_at):
-            self._accrue(key, now, wall)
+    def _role_synced(self, guild_id: int) -> None:
+        del self._role_sync[guild_id]
+        if guild_id in self._role_again:
+            self._role_again.discard(guild_id)
+            self._sync_roles(guild_id)
 
-    def _accrue(self, key: Key, now: float, wall: float) -> None:
-        seconds = now - self._accrued_at[key]
-        if seconds > 0:
-            self.store.add_listening(key[0], key[1], seconds, now=wall)
-        self._accrued_at[key] = now
+    def _own(self, task: asyncio.Task[None], then: Callable[[], None] = lambda: None) -> None:
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("Listening task failed", exc_info=finished.exception())
+            if not finished.cancelled():
+                then()
+
+        task.add_done_callback(done)
+
+    def _announce_all(self, achievements: Earned) -> None:
+        for guild_id, user_id, earned in achievements:
+            log.info("Member %s earned %s in guild %s", user_id, ", ".join(a.id for a in earned), guild_id)
+            if self.announce_achievements:
+                self._own(asyncio.create_task(self._announce(guild_id, user_id, earned)))
+
+    async def _announce(self, guild_id: int, user_id: int, earned: list[Achievement]) -> None:
+        channel_id = self.tracker.store.settings(guild_id).panel_channel_id
+        channel = self.bot.get_channel(channel_id) if channel_id else None
+        if not isinstance(channel, discord.TextChannel):
+            return
+        try:
+            await channel.send(
+                achievement_notice(user_id, earned), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as exc:
+            log.warning("Could not announce an achievement in #%s: %s", channel.name, exc)
+
+    # -- /stats ----------------------------------------------------------------------------------------
+    @app_commands.command(name="stats", description="Listening statistics: yours or a member's.")
+    @app_commands.describe(
+        member="Whose statistics (yours if not given)",
+        privacy="off: stop tracking you here and delete what was kept; on: track you again",
+    )
+    @app_commands.guild_only()
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_member_key)
+    async def stats(
+        self,
+        interaction: discord.Interaction,
+        member: discord.Member | None = None,
+        privacy: Literal["on", "off"] | None = None,
+    ) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        store = self.tracker.store
+        if privacy is not None:
+            if member is not None and member.id != interaction.user.id:
+                await interaction.response.send_message(
+                    "You can only change your own privacy setting.", ephemeral=True
+                )
+                return
+            await self._privacy(interaction, guild_id, privacy == "on")
+            return
+        who = member or interaction.user
+        if who.id in store.listening_opt_outs(guild_id):
+            text = (
+                "You turned tracking off here (`/stats privacy:on` turns it back on)."
+                if who.id == interaction.user.id
+                else f"{who.display_name} does not share listening statistics."
+            )
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        self.refresh_guild(guild_id)
+        today = self.tracker.today()
+        figures = member_figures(store.listening(guild_id, who.id), today)
+        ranked = leaderboard.rank(store.all_listening(guild_id), "all", today)
+        place = find(ranked, who.id)
+        embed = stats_embed(
+            who.display_name,
+            figures,
+            (place.rank, len(ranked)) if place else None,
+            self._reciter_name,
+            str(self.tracker.timezone),
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def _privacy(self, interaction: discord.Interaction, guild_id: int, track: bool) -> None:
+        store = self.tracker.store
+        user_id = interaction.user.id
+        if track:
+            store.set_listening_opt_out(guild_id, user_id, False)
+            self.refresh_guild(guild_id)
+            text = "Tracking is on again: your listening here is counted from now."
+        else:
+            self.tracker.forget(guild_id, user_id)
+            store.set_listening_opt_out(guild_id, user_id, True)
+            store.forget_listening(user_id, guild_id)
+            self.refresh_guild(guild_id)  # takes the listener role back
+            text = (
+                "Tracking is off: what was kept about your listening here is deleted, and nothing more "
+                "is recorded (`/stats privacy:on` turns it back on)."
+            )
+        log.info(
+            "Member %s turned listening statistics %s in guild %s",
+            user_id,
+            "on" if track else "off",
+            guild_id,
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    def _reciter_name(self, slug: str) -> str:
+        try:
+            return self.library.get(slug).name
+        except LibraryError:
+            return slug
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await answer_command_error(interaction, error)

@@ -1,4 +1,5 @@
-"""The quiz in Discord: `/quiz start|stats|schedule|unschedule|deadline` and `/leaderboard quiz`.
+"""The quiz in Discord: `/quiz start|stats|schedule|unschedule|deadline` (its leaderboard is in
+cogs/leaderboard.py).
 
 Thin: it parses, checks permission and cooldowns, and calls `QuizHost` (questions, answers, reveals)
 and `QuizSchedule` (scheduled posts). Discord does not let a command with subcommands be run on its
@@ -14,20 +15,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from quranbot import ranking
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.quiz_host import ChannelBusy, QuizHost
 from quranbot.bot.quiz_schedule import QuizSchedule
 from quranbot.bot.quiz_view import (
     QUIZ_COG,
     AnswerButton,
-    LeaderboardPage,
-    leaderboard_embed,
-    leaderboard_view,
     stats_embed,
 )
 from quranbot.config.rules import QUIZ_DEADLINE_RANGE
-from quranbot.quiz import leaderboard
-from quranbot.quiz.leaderboard import Period
 from quranbot.quiz.picker import NoQuestions
 from quranbot.store.records import QuizScore
 
@@ -60,7 +57,6 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         description="Questions about the Quran, with points, streaks and leaderboards.",
         guild_only=True,
     )
-    board = app_commands.Group(name="leaderboard", description="Who leads this server.", guild_only=True)
 
     def __init__(self, bot: commands.Bot, host: QuizHost, schedule: QuizSchedule) -> None:
         self.bot = bot
@@ -68,7 +64,7 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         self.schedule = schedule
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(AnswerButton, LeaderboardPage)
+        self.bot.add_dynamic_items(AnswerButton)
         self.host.restore()
         await self.schedule.start()
 
@@ -80,31 +76,6 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
     # -- what the buttons call (QuizActions) -----------------------------------------------------------
     async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: int) -> None:
         await self.host.answer(interaction, quiz_id, choice)
-
-    async def show_leaderboard(
-        self, interaction: discord.Interaction, period: Period, page: int, *, edit: bool
-    ) -> None:
-        guild_id = interaction.guild_id
-        if guild_id is None:
-            await interaction.response.send_message("Leaderboards are per server.", ephemeral=True)
-            return
-        today = self.host.today()
-        ranked = self.host.ranking(guild_id, period)
-        pages = leaderboard.page_count(ranked)
-        page = min(max(0, page), pages - 1)
-        embed = leaderboard_embed(
-            period,
-            leaderboard.page(ranked, page),
-            page,
-            pages,
-            leaderboard.find(ranked, interaction.user.id),
-            today,
-        )
-        view = leaderboard_view(period, page, pages)
-        if edit:
-            await interaction.response.edit_message(embed=embed, view=view)
-        else:
-            await interaction.response.send_message(embed=embed, view=view)
 
     # -- /quiz -----------------------------------------------------------------------------------------
     @quiz.command(name="start", description="Ask a question here: four choices, one answer each.")
@@ -158,7 +129,7 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         scores = self.host.scores(guild_id)
         score = scores.get(who.id) or QuizScore(guild_id, who.id)
         ranked = self.host.ranking(guild_id, "all")
-        place = leaderboard.find(ranked, who.id)
+        place = ranking.find(ranked, who.id)
         embed = stats_embed(who.display_name, score, place.rank if place else None, len(ranked))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -202,14 +173,6 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         quiz_guild.deadline_seconds = seconds
         self.host.store.save_quiz_guild(quiz_guild)
         await interaction.response.send_message(f"Questions now stay open {seconds} s.", ephemeral=True)
-
-    # -- /leaderboard ----------------------------------------------------------------------------------
-    @board.command(name="quiz", description="The quiz leaderboard: this week, this month or all time.")
-    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_member_key)
-    async def leaderboard_quiz(
-        self, interaction: discord.Interaction, period: Literal["week", "month", "all"] = "week"
-    ) -> None:
-        await self.show_leaderboard(interaction, period, 0, edit=False)
 
     # -- helpers and errors ------------------------------------------------------------------------
     def _link(self, guild_id: int, channel_id: int, message_id: int | None) -> str:

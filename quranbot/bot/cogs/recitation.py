@@ -282,7 +282,11 @@ class RecitationCog(commands.Cog):
         await interaction.response.send_message(f"{line}\n{bar}", ephemeral=True)
 
     @app_commands.command(
-        name="setup", description="Choose the voice channel, panel channel and controller role."
+        name="setup", description="Choose the voice channel, panel channel, controller and listener roles."
+    )
+    @app_commands.describe(
+        listener_role="Given to members while they listen (kept if not given)",
+        no_listener_role="True: stop giving the listener role (and take it back)",
     )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -292,6 +296,8 @@ class RecitationCog(commands.Cog):
         voice_channel: discord.VoiceChannel,
         panel_channel: discord.TextChannel | None = None,
         controller_role: discord.Role | None = None,
+        listener_role: discord.Role | None = None,
+        no_listener_role: bool = False,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
@@ -302,15 +308,21 @@ class RecitationCog(commands.Cog):
             panel_channel_id=panel_channel.id if panel_channel else settings.panel_channel_id,
             panel_message_id=settings.panel_message_id,
             controller_role_id=controller_role.id if controller_role else None,
+            listener_role_id=(
+                None if no_listener_role else listener_role.id if listener_role else settings.listener_role_id
+            ),
         )
         self.store.save_settings(settings)
         await interaction.response.send_message(
             f"Reciting in {voice_channel.mention}"
             + (f"; control panel in {panel_channel.mention}" if panel_channel else "")
-            + (f"; {controller_role.mention} steers" if controller_role else "; everyone may steer"),
+            + (f"; {controller_role.mention} steers" if controller_role else "; everyone may steer")
+            + (f"; listeners get {listener_role.mention}" if listener_role and not no_listener_role else "")
+            + ("; no listener role" if no_listener_role else ""),
             ephemeral=True,
         )
         await self.start_guild(guild)
+        self.bot.dispatch("voice_ready", None)  # the listening cog syncs the listener role
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
