@@ -23,6 +23,7 @@ from quranbot.config.token import TOKEN_ENV, TokenError, read_token
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
 from quranbot.secret import Secret
+from quranbot.store.flusher import DEFAULT_STATISTICS_INTERVAL
 from quranbot.store.records import GuildSettings
 
 
@@ -69,6 +70,14 @@ def run_command(
     flush_interval: Annotated[
         float, typer.Option(min=0.1, help="Seconds between saves of the playback position.")
     ] = 2.0,
+    statistics_interval: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds between saves of listening statistics (a SIGKILL loses at most this much "
+            "listening; a larger file, so less often).",
+        ),
+    ] = DEFAULT_STATISTICS_INTERVAL,
     backup_every: Annotated[
         int | None,
         typer.Option(min=1, help="Minutes between automatic state backups (default: config.toml's, or 60)."),
@@ -107,6 +116,7 @@ def run_command(
             token,
             voice_channels=voice_channel,
             flush_interval=flush_interval,
+            statistics_interval=statistics_interval,
             backup_every=backup_every,
             pause_when_empty=pause_when_empty,
         )
@@ -122,12 +132,14 @@ def bot_settings(
     flush_interval: float = 2.0,
     backup_every: int | None = None,
     pause_when_empty: bool | None = None,
+    statistics_interval: float = DEFAULT_STATISTICS_INTERVAL,
 ) -> BotSettings:
     """config.toml's settings, each overridden by its command-line option when one was given."""
     return BotSettings(
         token=token,
         voice_channels=tuple(voice_channels) if voice_channels else config.voice_channels,
         flush_interval=flush_interval,
+        statistics_interval=statistics_interval,
         backup_interval=timedelta(
             minutes=backup_every if backup_every is not None else config.backup_interval_minutes
         ),

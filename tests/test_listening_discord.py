@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import time
 from pathlib import Path
 
 import pytest
+from processes import quranbot_running
 from running_bot import RunningBot
 from test_panel import until
 
@@ -180,3 +183,30 @@ async def test_privacy_leaderboard_and_an_achievement_notice(sandbox: Sandbox, h
     paths = Paths.under(home)
     with StateStore(paths.state_dir, paths.backups_dir) as store:
         assert store.listening_opt_outs(d.guild.id) == {near.user.id}
+
+
+async def test_sigkill_mid_session_loses_at_most_the_statistics_interval(
+    sandbox: Sandbox, home: Path
+) -> None:
+    d = sandbox.default
+    (member,) = await sandbox.add_members(1)
+    await sandbox.join_voice(member, d.voice)
+    stats_file = Paths.under(home).state_dir / "stats.json"
+    interval = 2.0
+    args = ["--home", str(home), "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
+            "--token-file", str(sandbox.directory / "token"), "--voice-channel", str(d.voice.id),
+            "--statistics-interval", str(interval)]  # fmt: skip
+    listener = sandbox.listener(d.voice)
+    async with quranbot_running(*args) as bot:
+        await listener.wait_for_packets(1, timeout=20)
+        started = time.monotonic()
+        await until(lambda: f'"{member.user.id}"' in stats_file.read_text(), what="a first statistics write")
+        written = stats_file.stat().st_mtime_ns
+        await until(lambda: stats_file.stat().st_mtime_ns != written, what="the next statistics write")
+        await asyncio.sleep(interval - 0.1)  # the worst case: just before the next write is due
+        os.kill(bot.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        await bot.wait()
+    saved = records(home, d.guild.id)[member.user.id].seconds
+    heard = killed - started
+    assert heard - interval - 0.3 <= saved <= heard + 0.1, (heard, saved)

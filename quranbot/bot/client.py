@@ -108,6 +108,12 @@ class QuranBot(commands.Bot):
         cog = self.get_cog(RecitationCog.__cog_name__)
         return cog.players if isinstance(cog, RecitationCog) else {}
 
+    def accrue_listening(self) -> None:
+        """Everyone's listening up to now, into the store (the flusher calls it before writing it)."""
+        cog = self.get_cog(ListeningCog.__cog_name__)
+        if isinstance(cog, ListeningCog):
+            cog.refresh_all()
+
     def player_changed(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:
         """Every player event, as `on_quran_event(guild_player, event)` for the cogs that show it."""
         self.dispatch("quran_event", guild_player, event)

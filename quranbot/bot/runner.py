@@ -79,6 +79,7 @@ async def run_bot(
     backups.start()
     library = Library(paths.audio_dir)
     bot = QuranBot(settings, store, library, scheduler, BankLoader(paths.quiz_banks_dir), connector=connector)
+    flusher.before_statistics = bot.accrue_listening
     ring = LogRing()
     ring.addFilter(RedactingFilter([settings.token]))
     logging.getLogger().addHandler(ring)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from quranbot.store.state import StateStore
 
@@ -30,12 +31,20 @@ class PeriodicFlusher:
         self.interval = interval
         self.statistics_interval = statistics_interval
         self.failures = 0
+        #: Called just before statistics are written (the bot accrues everyone's listening up to now
+        #: there, so a SIGKILL loses at most one statistics interval of it).
+        self.before_statistics: Callable[[], None] = lambda: None
         self._statistics_due = time.monotonic() + statistics_interval
 
     def flush_once(self) -> bool:
+        statistics = time.monotonic() >= self._statistics_due
+        if statistics:
+            try:
+                self.before_statistics()
+            except Exception:  # a bug there must not stop the position from being saved
+                log.exception("Accruing listening before the statistics flush failed")
         if not self.store.dirty:
             return True
-        statistics = time.monotonic() >= self._statistics_due
         try:
             self.store.flush(statistics=statistics)
         except OSError as exc:

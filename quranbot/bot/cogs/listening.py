@@ -77,6 +77,9 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
     # -- following the channel -------------------------------------------------------------------------
     @tasks.loop(seconds=TICK_SECONDS)
     async def tick(self) -> None:
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
         for guild_player in list(self._players().values()):
             self.refresh(guild_player)
 
