@@ -143,7 +143,7 @@ async def clicks(args: argparse.Namespace, tmp: Path) -> None:
 
 def leaderboard(args: argparse.Namespace, tmp: Path) -> None:
     from quranbot import ranking
-    from quranbot.bot.quiz_view import leaderboard_embed
+    from quranbot.bot.leaderboard_view import leaderboard_embed
     from quranbot.quiz import leaderboard as lb
     from quranbot.store.records import QuizScore
     from quranbot.store.state import StateStore
@@ -156,19 +156,35 @@ def leaderboard(args: argparse.Namespace, tmp: Path) -> None:
                   daily={d: rng.randint(0, 60) for d in rng.sample(days, 10)})
         for n in range(args.scores)
     ]  # fmt: skip
+
+    class Board:
+        """The quiz board's drawing, over these scores (the bot's QuizBoard needs a running QuizHost)."""
+
+        name, title, empty = "quiz", "Quiz leaderboard", ""
+
+        def ranking(self, guild_id: int, period: ranking.Period) -> list[ranking.Ranked]:
+            return lb.rank(scores, period, today)
+
+        def value(self, points: int) -> str:
+            return f"{points:,} points"
+
+        def today(self) -> datetime.date:
+            return today
+
+    board = Board()
     figures = {}
     for period in ranking.PERIODS:
         runs = []
         for _ in range(args.runs):
             started = time.perf_counter()
-            ranked = lb.rank(scores, period, today)
+            ranked = board.ranking(1, period)
             embed = leaderboard_embed(
+                board,
                 period,
                 ranking.page(ranked, 0),
                 0,
                 ranking.page_count(ranked),
                 ranking.find(ranked, scores[-1].user_id),
-                today,
             )
             embed.to_dict()
             runs.append(time.perf_counter() - started)

@@ -73,6 +73,17 @@ def test_an_offset_change_off_the_hour_is_found_too() -> None:
     assert pieces == [("2026-04-05", 1, 1800.0), ("2026-04-05", 1, 1800.0)]
 
 
+def test_an_offset_change_between_hour_boundaries_cuts_the_hour() -> None:
+    # St John's went forward at 00:01 local until 2011: 14 March 2010, 00:01 NST (03:31 UTC) -> 01:01 NDT.
+    pieces = split_by_local_hour(at(2010, 3, 14, 3), at(2010, 3, 14, 5), ZoneInfo("America/St_Johns"))
+    assert pieces == [
+        ("2010-03-13", 23, 1800.0),
+        ("2010-03-14", 0, 60.0),
+        ("2010-03-14", 1, 3540.0),
+        ("2010-03-14", 2, 1800.0),
+    ]
+
+
 def test_an_interval_across_midnight_splits_the_day() -> None:
     pieces = split_by_local_hour(at(2026, 12, 1, 23, 59, 50), at(2026, 12, 2, 0, 0, 10), LONDON)
     assert pieces == [("2026-12-01", 23, 10.0), ("2026-12-02", 0, 10.0)]
@@ -438,6 +449,12 @@ def test_a_new_member_has_no_peak_hour_and_no_times() -> None:
     figures = member_figures(ListeningStats(1, 2), TODAY)
     assert figures["peak_hour"] is None and figures["first_seen"] is None and figures["seconds"] == 0
     assert figures["average_session_seconds"] == 0 and figures["favourite_surahs"] == []
+
+
+def test_the_peak_hour_is_the_earliest_of_equals() -> None:
+    hours = [0.0] * 24
+    hours[7] = hours[19] = 60.0
+    assert member_figures(ListeningStats(1, 2, seconds=120.0, hours=hours), TODAY)["peak_hour"] == 7
 
 
 def test_guild_figures() -> None:

@@ -25,7 +25,7 @@ def split_by_local_hour(start: float, end: float, tz: datetime.tzinfo) -> list[t
         offset = _offset(local)
         # The next instant the local clock shows :00:00 (on this offset).
         stop = min(t + (HOUR - (t + offset) % HOUR), end)
-        pass
+        stop = _first_offset_change(t, stop, offset, tz)
         if stop <= t:  # float rounding at a boundary: never loop in place
             stop = min(math.nextafter(t, math.inf), end)
         pieces.append((local.date().isoformat(), local.hour, stop - t))
