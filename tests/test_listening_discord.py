@@ -140,6 +140,12 @@ async def test_the_listener_role_comes_goes_and_is_reconciled_after_a_restart(
         await sandbox.leave_voice(member, d.guild)
         await sandbox.join_voice(member, d.voice)
         await until(lambda: role.id in member.roles, what="the role given once fixed")
+        other = await sandbox.world.create_role(d.guild, "Hearing", position=1)
+        setup = await sandbox.run_command(
+            d.admin, d.general, "setup", voice_channel=d.voice.id, listener_role=other.id
+        )
+        assert "listeners get" in (await setup.wait())["data"]["content"]
+        await until(lambda: other.id in member.roles and role.id not in member.roles, what="the new role")
 
 
 async def test_privacy_leaderboard_and_an_achievement_notice(sandbox: Sandbox, home: Path) -> None:

@@ -87,6 +87,14 @@ class World:
         guild.roles[role.id] = role
         return role
 
+    async def create_role(
+        self, guild: Guild, name: str, permissions: int = 0, position: int | None = None
+    ) -> Role:
+        """An admin creates a role while the bot is connected; the bot is told."""
+        role = self.add_role(guild, name, permissions, position)
+        await self._dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()}, None)
+        return role
+
     async def update_role(
         self, guild: Guild, role: Role, *, permissions: int | None = None, position: int | None = None
     ) -> None:
