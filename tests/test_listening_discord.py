@@ -216,3 +216,25 @@ async def test_sigkill_mid_session_loses_at_most_the_statistics_interval(
     saved = records(home, d.guild.id)[member.user.id].seconds
     heard = killed - started
     assert heard - interval - 0.3 <= saved <= heard + 0.1, (heard, saved)
+
+
+async def test_the_listener_role_can_wait_until_a_member_has_listened_a_while(
+    sandbox: Sandbox, home: Path
+) -> None:
+    d = sandbox.default
+    role = sandbox.world.add_role(d.guild, "Listening", position=1)
+    (member,) = await sandbox.add_members(1)
+    defaults = (GuildSettings(d.guild.id, listener_role_id=role.id),)
+    async with RunningBot(
+        sandbox,
+        home,
+        min_run=RunningBot.READY,
+        voice_channels=(d.voice.id,),
+        guild_defaults=defaults,
+        role_after_minutes=2.0 / 60,  # config.toml takes whole minutes; two seconds here
+    ):
+        await sandbox.wait_for_voice(d.guild, d.bot.user.id, d.voice.id)
+        await sandbox.join_voice(member, d.voice)
+        joined = time.monotonic()
+        await until(lambda: role.id in member.roles, what="the role after two seconds")
+        assert 1.9 <= time.monotonic() - joined <= 3.5

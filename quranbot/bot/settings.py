@@ -42,4 +42,4 @@ class BotSettings:
     #: Listening statistics: count deafened members, announce achievements, listener role delay.
     count_deafened: bool = False
     announce_achievements: bool = False
-    role_after_minutes: int = 0
+    role_after_minutes: float = 0

@@ -63,12 +63,16 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
         self._tasks: set[asyncio.Task[None]] = set()
         self._role_sync: dict[int, asyncio.Task[None]] = {}
         self._role_again: set[int] = set()
+        #: Per guild: the sync due when the next member has listened long enough for the role.
+        self._role_timers: dict[int, asyncio.TimerHandle] = {}
 
     async def cog_load(self) -> None:
         self.tick.start()
 
     async def cog_unload(self) -> None:
         self.tick.cancel()
+        for timer in self._role_timers.values():
+            timer.cancel()
         self.tracker.finish()
         for task in list(self._tasks):
             task.cancel()
@@ -119,9 +123,24 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
         if guild is None:
             return
         present = {u: since for (g, u), since in self.tracker.present_since.items() if g == guild_id}
-        task = asyncio.create_task(self.roles.sync(guild, present, time.monotonic()))
+        now = time.monotonic()
+        task = asyncio.create_task(self.roles.sync(guild, present, now))
         self._role_sync[guild_id] = task
         self._own(task, lambda: self._role_synced(guild_id))
+        self._sync_when_due(guild_id, present, now)
+
+    def _sync_when_due(self, guild_id: int, present: dict[int, float], now: float) -> None:
+        """With a delay before the role: sync again when the next member has listened long enough."""
+        if self.roles.after_seconds <= 0:
+            return
+        waits = [since + self.roles.after_seconds - now for since in present.values()]
+        pending = [w for w in waits if w > 0]
+        timer = self._role_timers.pop(guild_id, None)
+        if timer is not None:
+            timer.cancel()
+        if pending:
+            loop = asyncio.get_running_loop()
+            self._role_timers[guild_id] = loop.call_later(min(pending) + 0.05, self._sync_roles, guild_id)
 
     def _role_synced(self, guild_id: int) -> None:
         del self._role_sync[guild_id]
