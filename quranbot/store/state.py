@@ -82,6 +82,8 @@ class StateStore:
         self._dbs: dict[str, StateDB] = {}
         self._pending_playback: dict[int, GuildPlayback] = {}
         self._pending_listening: dict[tuple[int, int], ListeningStats] = {}
+        #: Per guild, its listening records as loaded (and changed since): see `_guild_listening`.
+        self._listening: dict[int, dict[int, ListeningStats]] = {}
         self._pending_open_quizzes: dict[int, OpenQuiz] = {}
         self._pending_audiences: dict[int, SurahAudience] = {}
         self.recovered: list[str] = []
@@ -118,6 +120,7 @@ class StateStore:
             for db in self._dbs.values():
                 db.close()
             self._dbs.clear()
+            self._listening.clear()
             self._lock.release()
 
     def __enter__(self) -> StateStore:
@@ -184,59 +187,52 @@ class StateStore:
 
     def listening(self, guild_id: int, user_id: int) -> ListeningStats:
         """A copy of the member's record (buffered changes included), to read."""
-        return ListeningStats.from_document(self._live_listening(guild_id, user_id).to_document())
+        stats = self._guild_listening(guild_id).get(user_id) or ListeningStats(guild_id, user_id)
+        return ListeningStats.from_document(stats.to_document())
 
     def buffered_listening(self, guild_id: int, user_id: int) -> ListeningStats:
         """The member's live record, to change in place: it is written at the next statistics flush.
 
         Live rather than copied: the tracker touches every listener's record on each tick, and a
         copy of a record with its daily, hourly and session figures costs more than the change."""
-        key = (guild_id, user_id)
-        stats = self._pending_listening.get(key)
+        records = self._guild_listening(guild_id)
+        stats = records.get(user_id)
         if stats is None:
-            stats = self._pending_listening[key] = self._live_listening(guild_id, user_id)
+            stats = records[user_id] = ListeningStats(guild_id, user_id)
+        self._pending_listening[(guild_id, user_id)] = stats
         return stats
 
-    def _live_listening(self, guild_id: int, user_id: int) -> ListeningStats:
-        pending = self._pending_listening.get((guild_id, user_id))
-        if pending is not None:
-            return pending
-        document = self._table(STATS, _guild_table(guild_id)).get(doc_id=user_id)
-        return ListeningStats.from_document(dict(document)) if document else ListeningStats(guild_id, user_id)
+    def _guild_listening(self, guild_id: int) -> dict[int, ListeningStats]:
+        """A guild's records, read from the file once and kept: TinyDB reads the whole file on every
+        lookup, which at 100,000 members would cost a second per listener per flush."""
+        records = self._listening.get(guild_id)
+        if records is None:
+            table = self._table(STATS, _guild_table(guild_id))
+            records = {int(d.doc_id): ListeningStats.from_document(dict(d)) for d in table.all()}
+            self._listening[guild_id] = records
+        return records
 
     def all_listening(self, guild_id: int) -> list[ListeningStats]:
-        """Every member's record in the guild as it is now (the buffer over the file); the buffered
-        ones are the live records, so callers must only read them."""
-        table = self._table(STATS, _guild_table(guild_id))
-        records = {int(d.doc_id): d for d in table.all()}
-        result = [
-            self._pending_listening.get((guild_id, user_id)) or ListeningStats.from_document(dict(document))
-            for user_id, document in records.items()
-        ]
-        result.extend(
-            stats
-            for (guild, user_id), stats in self._pending_listening.items()
-            if guild == guild_id and user_id not in records
-        )
-        return result
+        """Every member's record in the guild as it is now; these are the live records: only read them."""
+        return list(self._guild_listening(guild_id).values())
 
     def listening_guilds(self) -> list[int]:
-        guilds = {
-            int(name.partition(":")[2]) for name in self._dbs[STATS].tables() if name.startswith("guild:")
-        }
-        return sorted(guilds | {guild for guild, _ in self._pending_listening})
+        tables = self._dbs[STATS].tables()
+        guilds = {int(name.partition(":")[2]) for name in tables if name.startswith("guild:")}
+        return sorted(guilds | set(self._listening))
 
     def forget_listening(self, user_id: int, guild_id: int | None = None) -> list[int]:
         """Delete what was kept about a member's listening (in one guild, or all); the guilds it was in."""
         guilds = [guild_id] if guild_id is not None else self.listening_guilds()
         forgotten = []
         for guild in guilds:
-            buffered = self._pending_listening.pop((guild, user_id), None) is not None
+            self._pending_listening.pop((guild, user_id), None)
+            kept = self._guild_listening(guild).pop(user_id, None) is not None
             table = self._table(STATS, _guild_table(guild))
             stored = table.contains(doc_id=user_id)
             if stored:
                 table.remove(doc_ids=[user_id])
-            if buffered or stored:
+            if kept or stored:
                 forgotten.append(guild)
         return forgotten
 
