@@ -20,6 +20,7 @@ from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
 from quranbot.cli.service import service_app
 from quranbot.cli.setup import setup_command
+from quranbot.cli.stats import stats_app
 from quranbot.cli.status import status_command
 from quranbot.cli.steer import next_command, pause_command, play_command, previous_command, resume_command
 from quranbot.cli.tui import tui_command
@@ -80,6 +81,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(reciter_app, name="reciter")
 app.add_typer(service_app, name="service")
+app.add_typer(stats_app, name="stats")
 
 
 def main() -> None:

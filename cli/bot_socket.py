@@ -20,8 +20,11 @@ NOT_ALLOWED = 4
 T = TypeVar("T")
 
 
-def with_bot(socket: Path, work: Callable[[ControlClient], Awaitable[T]]) -> T:
-    """Run `work` with a connected client; exits with the codes above on failure."""
+def with_bot(
+    socket: Path, work: Callable[[ControlClient], Awaitable[T]], stopped: Callable[[], T] | None = None
+) -> T:
+    """Run `work` with a connected client; exits with the codes above on failure. With `stopped`, a
+    bot that is not running is no failure: `stopped()` answers instead (from the files, say)."""
 
     async def session() -> T:
         client = await ControlClient.connect(socket)
@@ -33,13 +36,18 @@ def with_bot(socket: Path, work: Callable[[ControlClient], Awaitable[T]]) -> T:
     try:
         return asyncio.run(session())
     except BotNotRunning as exc:
-        raise fail(f"{exc}. Start it with `quranbot service start` or `quranbot run`.", NOT_RUNNING) from None
+        if stopped is None:
+            raise fail(
+                f"{exc}. Start it with `quranbot service start` or `quranbot run`.", NOT_RUNNING
+            ) from None
     except PermissionError as exc:
         raise fail(str(exc), NOT_ALLOWED) from None
     except ControlError as exc:
         raise fail(exc.message) from None
     except TimeoutError:
         raise fail(f"QuranBot did not answer on {socket} in time (is it stuck?)") from None
+    assert stopped is not None
+    return stopped()
 
 
 def call_bot(socket: Path, method: str, **params: Any) -> Any:

@@ -17,6 +17,7 @@ from test_tui import shows, tui
 from quranbot.control.client import ControlClient
 from quranbot.paths import Paths
 from quranbot.sandbox.server import Sandbox
+from quranbot.tui.stats_pane import LABEL_WIDTH
 
 
 async def socket_of(home: Path) -> Path:
@@ -66,4 +67,5 @@ async def test_quiz_events_figures_status_and_the_tui(sandbox: Sandbox, home: Pa
 
         app = tui(home)
         async with app.run_test(size=(120, 40)) as pilot:
-            await shows(pilot, "Quiz today   1 asked, 2 answers", "Top today    member1 14")
+            quiz_row, top_row = "Quiz today".ljust(LABEL_WIDTH), "Top today".ljust(LABEL_WIDTH)
+            await shows(pilot, quiz_row + "1 asked, 2 answers", top_row + "member1 14")

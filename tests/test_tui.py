@@ -39,6 +39,7 @@ from quranbot.tui.arabic import ArabicOrder, arabic_for_display
 from quranbot.tui.log_pane import LogPane
 from quranbot.tui.playhead import bar
 from quranbot.tui.records import GuildNow
+from quranbot.tui.stats_pane import LABEL_WIDTH
 
 SIZE = (120, 40)
 
@@ -155,7 +156,8 @@ async def test_now_playing_next_pause_resume_and_reconnecting_as_heard(sandbox: 
 
         await sandbox.faults.kick_from_voice(default.guild)  # the watchdog brings it back by itself
         await shows(pilot, "… reconnecting")
-        await shows(pilot, "▶ playing", "voice connected, 1 recovery", "Recoveries   1", timeout=15)
+        recovered = "Recoveries".ljust(LABEL_WIDTH) + "1"
+        await shows(pilot, "▶ playing", "voice connected, 1 recovery", recovered, timeout=15)
 
 
 def packets_per_second(app: object) -> float:

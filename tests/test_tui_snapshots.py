@@ -12,6 +12,7 @@ tests/test_tui_snapshots.py (it rewrites the files and warns; review the diff be
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import getpass
 import logging
@@ -22,6 +23,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from running_bot import RunningBot
@@ -29,8 +31,11 @@ from test_tui import SIZE, preset, screen_text, shows, tui, until
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from quranbot.config.timezones import system_timezone
+from quranbot.paths import Paths
 from quranbot.sandbox.server import Sandbox
 from quranbot.store.records import GuildPlayback
+from quranbot.store.state import StateStore
 from quranbot.tui.app import QuranBotApp
 from quranbot.tui.stats_pane import LABEL_WIDTH
 
@@ -110,6 +115,16 @@ def check(name: str, screen: str) -> None:
         pytest.fail(f"{name} differs from {path}:\n" + "\n".join(diff))
 
 
+def listened_today(home: Path, guild_id: int, *members: tuple[int, float]) -> None:
+    """Listening already kept for today (the bot's local date): (user id, seconds) each."""
+    day = datetime.datetime.now(ZoneInfo(system_timezone())).date().isoformat()
+    paths = Paths.under(home)
+    with StateStore(paths.state_dir, paths.backups_dir) as store:
+        for user_id, seconds in members:
+            live = store.buffered_listening(guild_id, user_id)
+            live.daily, live.seconds = {day: seconds}, seconds
+
+
 @pytest.fixture
 def short_home(home: Path) -> Iterator[Path]:
     """The home at a path of fixed length (/tmp/quranbot-tui-XXXXXXXX), so it can be masked in place."""
@@ -130,6 +145,8 @@ async def test_snapshot_paused_at_a_known_surah(
     caplog.set_level(logging.INFO)  # the bot's INFO lines reach its log ring, as under `quranbot run`
     default = sandbox.default
     preset(home, GuildPlayback(default.guild.id, reciter="sample-tones", surah=1, loop=True))
+    # the listener, named; and a member the bot does not know, shown by id (cut to fit the pane)
+    listened_today(home, default.guild.id, (default.listener.user.id, 3725.0), (300000000000000001, 600.0))
     await sandbox.join_voice(default.listener, default.voice)
     app = tui(home)
     async with (
@@ -142,8 +159,9 @@ async def test_snapshot_paused_at_a_known_surah(
         await pilot.press("g")
         await until(pilot, lambda: isinstance(app.focused, Input), what="the picker's query box")
         await pilot.press("3", "enter")
-        await shows(pilot, "3. Aal-i-Imraan", "Playing 3. Aal-i-Imraan", "Packets/s    0.0")
-        backed_up = re.compile(r"Last backup  \d+ s ago")  # the bot backs up at start: wait for it
+        packets = "Packets/s".ljust(LABEL_WIDTH) + "0.0"
+        await shows(pilot, "3. Aal-i-Imraan", "Playing 3. Aal-i-Imraan", packets)
+        backed_up = re.compile(re.escape("Last backup".ljust(LABEL_WIDTH)) + r"\d+ s ago")  # made at start
         await until(pilot, lambda: backed_up.search(screen_text(app)), what="the first backup")
         await pilot.press("f", *"terminal", "escape")
         screen = await settled(
@@ -152,6 +170,8 @@ async def test_snapshot_paused_at_a_known_surah(
             "Listeners (1)",
             "voice connected",
             "by USER (terminal)",
+            "Listening today".ljust(LABEL_WIDTH) + "1.2 h · 2 listeners",
+            "Top this week".ljust(LABEL_WIDTH) + "listener ",  # named once the guild has loaded
         )
     check("paused", screen)
 

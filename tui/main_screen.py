@@ -86,8 +86,7 @@ class MainScreen(Screen[None]):
         if self.link_up:
             for guild_id in [g for g in self.guilds if g not in message.state.guild_ids]:
                 self._forget(guild_id)
-        self.query_one(StatsPane).show(self.stats, link_up=self.link_up)
-        self._show_selected()
+        self._show_selected()  # the stats pane too
 
     def on_bot_event(self, message: BotEvent) -> None:
         try:
@@ -106,7 +105,7 @@ class MainScreen(Screen[None]):
             self.query_one(LogPane).add(LogEntry.from_json(data))
         elif name == "stats":
             self.stats = BotStats.from_json(data)
-            self.query_one(StatsPane).show(self.stats, link_up=self.link_up)
+            self._show_stats()
         elif name == "dropped":
             self.query_one(LogPane).note(f"{data.get('count')} events were dropped: the TUI fell behind")
         elif name == "error":
@@ -151,6 +150,11 @@ class MainScreen(Screen[None]):
             guild, link_up=self.link_up, order=self.order, placeholder=self._waiting()
         )
         self.query_one(ControlBar).show_paused(guild is not None and guild.state == PAUSED)
+        self._show_stats()
+
+    def _show_stats(self) -> None:
+        """The bot's figures, with the listening of the guild the other panes show."""
+        self.query_one(StatsPane).show(self.stats, link_up=self.link_up, guild_id=self.selected)
 
     def _waiting(self) -> str:
         state = self.link_state

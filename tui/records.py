@@ -149,6 +149,26 @@ class QuizToday:
 
 
 @dataclass(frozen=True)
+class ListeningToday:
+    """One guild's listening today, and this week's best members."""
+
+    guild_id: str
+    hours: float
+    listeners: int
+    #: (name, seconds), best first.
+    top_week: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ListeningToday:
+        return cls(
+            guild_id=_text(data, "guild_id"),
+            hours=_number(data, "hours_today"),
+            listeners=_whole(data, "listeners_today"),
+            top_week=tuple((_text(t, "name"), _whole(t, "seconds")) for t in data.get("top_week") or []),
+        )
+
+
+@dataclass(frozen=True)
 class BotStats:
     uptime: float
     pid: int
@@ -164,6 +184,7 @@ class BotStats:
     last_backup: LastBackup | None
     next_backup: str | None
     quiz: tuple[QuizToday, ...] = ()
+    listening: tuple[ListeningToday, ...] = ()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BotStats:
@@ -183,6 +204,7 @@ class BotStats:
             last_backup=None if not backup else LastBackup(_text(backup, "name"), _number(backup, "age")),
             next_backup=_optional_text(data, "next_backup"),
             quiz=tuple(QuizToday.from_json(q) for q in data.get("quiz") or []),
+            listening=tuple(ListeningToday.from_json(g) for g in data.get("listening") or []),
         )
 
 

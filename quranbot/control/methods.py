@@ -1,40 +1,63 @@
 """The control socket's methods and topics, answered from the running bot.
 
-`BotControl` is the bridge: it answers requests (status, stats, logs, control), and feeds the topics
-(player and listeners from the bot's events, logs from the `LogRing`, stats and playback position from
-a one-second ticker). Commands go through `GuildPlayer.act`, exactly like a slash command, so the
-panel, presence and saved state follow a change made from the terminal.
+`BotControl` is the bridge: it answers requests (status, stats, logs, control, listening), and feeds
+the topics (player and listeners from the bot's events, logs from the `LogRing`, stats and playback
+position from a one-second ticker). Commands go through `GuildPlayer.act`, exactly like a slash
+command, so the panel, presence and saved state follow a change made from the terminal; so does
+forgetting a member's listening, which does what `/stats privacy:off` does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import io
 import logging
 import pwd
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import discord
-from discord.ext import commands
 
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.backup.scheduler import BackupScheduler
+from quranbot.bot.client import QuranBot
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.quiz_host import QuizHost
 from quranbot.control import protocol
 from quranbot.control.log_ring import LogRing
 from quranbot.control.protocol import Params, ProtocolError, Request
 from quranbot.control.server import Connection, ControlServer
-from quranbot.control.status import ProcessMeter, guild_status, listeners, process_stats, quiz_figures
+from quranbot.control.status import (
+    ProcessMeter,
+    guild_status,
+    listeners,
+    listening_figures,
+    process_stats,
+    quiz_figures,
+)
+from quranbot.listening.export import write_csv
+from quranbot.listening.figures import guild_figures, member_figures
 from quranbot.quran.metadata import load_metadata
+from quranbot.store.records import ListeningStats
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 #: Log lines a new `logs` subscriber gets first.
 LOG_SNAPSHOT = 100
+#: `listening`'s leaderboards: rows by default, and at most (so a reply stays far below a line's limit).
+LISTENING_TOP, LISTENING_TOP_MAX = 10, 100
+#: The stats topic's listening figures are worked out at most every LISTENING_SECONDS, and never more
+#: than 1/LISTENING_LOAD of the time: ranking a large guild takes a while (100,000 members with a
+#: month of days each, about 2 s), and the topic ticks every second on the bot's event loop.
+LISTENING_SECONDS, LISTENING_LOAD = 5.0, 20
+#: `listening.export` returns pages: one stops growing past this many bytes of CSV (rows are written
+#: EXPORT_BATCH at a time), so a reply stays well under the 1 MiB line limit however large the guild.
+EXPORT_PAGE_BYTES, EXPORT_BATCH = 512 * 1024, 200
 
 
 def who(connection: Connection) -> str:
@@ -49,7 +72,7 @@ def who(connection: Connection) -> str:
 class BotControl:
     def __init__(
         self,
-        client: commands.Bot,
+        client: QuranBot,
         players: Callable[[], dict[int, GuildPlayer]],
         library: Library,
         ring: LogRing,
@@ -66,6 +89,9 @@ class BotControl:
         self.server: ControlServer | None = None
         self._sent: dict[int, dict[str, Any]] = {}
         self._ticker: asyncio.Task[None] | None = None
+        #: The stats topic's listening figures: when they are due again (time.monotonic()), for which
+        #: local date, and the figures.
+        self._listening: tuple[float, datetime.date, list[dict[str, Any]]] | None = None
 
     # -- wiring -----------------------------------------------------------------------------------------
     def attach(self, server: ControlServer) -> None:
@@ -160,6 +186,12 @@ class BotControl:
             return {"reciters": self.reciters()}
         if request.method == "control":
             return await self.control(params, connection)
+        if request.method == "listening":
+            return self.listening(params)
+        if request.method == "listening.export":
+            return self.listening_export(params)
+        if request.method == "listening.forget":
+            return self.listening_forget(params, connection)
         raise ProtocolError(protocol.UNKNOWN_METHOD, f"no method {request.method!r}")
 
     def status(self) -> dict[str, Any]:
@@ -189,6 +221,7 @@ class BotControl:
     def stats(self) -> dict[str, Any]:
         stats = process_stats(self.client, self.players(), self.meter, self.backups)
         stats["quiz"] = self.quiz_figures()
+        stats["listening"] = self.listening_today()
         return stats
 
     def quiz_figures(self) -> list[dict[str, Any]]:
@@ -197,6 +230,20 @@ class BotControl:
             return []
         guild_ids = sorted({gp.guild_id for gp in self.players()} | {g.id for g in self.client.guilds})
         return [quiz_figures(self.client, self.quiz, guild_id) for guild_id in guild_ids]
+
+    def listening_today(self) -> list[dict[str, Any]]:
+        """Per guild that plays or has statistics: listening today and this week's top three. As last
+        accrued (the listening tick, every 15 s), and worked out again only when due (LISTENING_SECONDS)."""
+        started, today = time.monotonic(), self._today()
+        cached = self._listening
+        if cached is not None and cached[1] == today and started < cached[0]:
+            return cached[2]
+        store = self.client.store
+        guild_ids = sorted({gp.guild_id for gp in self.players()} | set(store.listening_guilds()))
+        figures = [listening_figures(self.client, g, store.all_listening(g), today) for g in guild_ids]
+        cost = time.monotonic() - started
+        self._listening = (started + max(LISTENING_SECONDS, LISTENING_LOAD * cost), today, figures)
+        return figures
 
     def open_quizzes(self) -> list[dict[str, Any]]:
         if self.quiz is None:
@@ -310,6 +357,109 @@ class BotControl:
         }
         return simple[action]
 
+    # -- listening statistics -----------------------------------------------------------------------
+    def _today(self) -> datetime.date:
+        """The bot's local date (config.toml's time zone): what "today" and "this week" count from."""
+        return datetime.datetime.now(self.client.timezone).date()
+
+    def _known_guilds(self) -> set[int]:
+        """Guilds the bot is in, plays in, or has listening statistics for."""
+        players = {gp.guild_id for gp in self.players()}
+        return players | {g.id for g in self.client.guilds} | set(self.client.store.listening_guilds())
+
+    def _listening_guilds(self, params: Params) -> list[int]:
+        """The guild asked for (one the bot knows), or every guild with statistics."""
+        guild = params.discord_id("guild")
+        if guild is None:
+            return self.client.store.listening_guilds()
+        if guild not in self._known_guilds():
+            raise _no_such_guild(guild)
+        return [guild]
+
+    def listening(self, params: Params) -> dict[str, Any]:
+        """Each guild's figures and leaderboards, and one member's figures if asked (with one guild)."""
+        guilds = self._listening_guilds(params)
+        top = params.integer("top")
+        top = LISTENING_TOP if top is None else top
+        if not 1 <= top <= LISTENING_TOP_MAX:
+            raise ProtocolError(protocol.BAD_PARAMS, f'"top" must be between 1 and {LISTENING_TOP_MAX}')
+        member = params.discord_id("member")
+        if member is not None and len(guilds) != 1:
+            raise ProtocolError(
+                protocol.BAD_PARAMS,
+                '"member" needs "guild" when several guilds have statistics: '
+                + (", ".join(str(g) for g in guilds) or "none has any yet"),
+            )
+        self.client.accrue_listening()  # up to this second, as /stats shows it
+        store, today = self.client.store, self._today()
+        result: dict[str, Any] = {
+            "day": today.isoformat(),
+            "guilds": {str(g): guild_figures(store.all_listening(g), today, top) for g in guilds},
+        }
+        if member is not None:
+            (guild,) = guilds
+            names = {s.number: s.name for s in load_metadata().surahs}
+            result["member"] = {
+                "guild_id": str(guild),
+                "opted_out": member in store.listening_opt_outs(guild),
+                **member_figures(store.listening(guild, member), today, names),
+            }
+        return result
+
+    def listening_export(self, params: Params) -> dict[str, Any]:
+        """One page of the CSV export, rows in (guild, member) order: the header on the first page, and
+        `next` to pass as `after` for the following one (None after the last). Paged by a key, not an
+        offset, so a member who starts listening between pages moves no row onto or off a page."""
+        guilds = self._listening_guilds(params)
+        after = _export_cursor(params.text("after"))
+        self.client.accrue_listening()
+        store, today = self.client.store, self._today()
+        records = sorted(
+            (s for g in guilds for s in store.all_listening(g)), key=lambda s: (s.guild_id, s.user_id)
+        )
+        if after is not None:
+            records = [s for s in records if (s.guild_id, s.user_id) > after]
+        header = _csv(today, [])
+        parts, size, taken = [header] if after is None else [], 0, 0
+        while taken < len(records) and size < EXPORT_PAGE_BYTES:
+            batch = records[taken : taken + EXPORT_BATCH]
+            rows = _csv(today, batch)[len(header) :]
+            parts.append(rows)
+            size, taken = size + len(rows.encode()), taken + len(batch)
+        last = records[taken - 1] if taken < len(records) else None
+        return {
+            "csv": "".join(parts),
+            "rows": taken,
+            "next": None if last is None else f"{last.guild_id}:{last.user_id}",
+        }
+
+    def listening_forget(self, params: Params, connection: Connection) -> dict[str, Any]:
+        """Delete a member's listening records and stop tracking them, in one guild or in every guild
+        the bot knows, as `/stats privacy:off` does; `/stats privacy:on` in Discord turns it back on."""
+        user = params.discord_id("user", required=True)
+        assert user is not None
+        guild = params.discord_id("guild")
+        known = self._known_guilds()
+        if guild is not None and guild not in known:
+            raise _no_such_guild(guild)
+        guilds = [guild] if guild is not None else sorted(known)
+        store = self.client.store
+        for g in guilds:
+            self.client.listening.forget(g, user)
+            store.set_listening_opt_out(g, user, True)
+        forgotten = [g for g in guilds if store.forget_listening(user, g)]
+        self.client.accrue_listening()  # and takes their listener role back
+        self._listening = None
+        log.info(
+            "Listening statistics of member %s forgotten in %d guild(s), tracking off in %d, by %s",
+            user, len(forgotten), len(guilds), who(connection),
+        )  # fmt: skip
+        return {
+            "user_id": str(user),
+            "forgotten": [str(g) for g in forgotten],
+            "opted_out": [str(g) for g in guilds],
+        }
+
     async def _backup_now(self) -> dict[str, Any]:
         if self.backups is None:
             raise ProtocolError(protocol.NOT_READY, "backups are not running in this bot")
@@ -323,3 +473,24 @@ class BotControl:
             "size": info.size,
             "files": len(info.files),
         }
+
+
+def _no_such_guild(guild: int) -> ProtocolError:
+    return ProtocolError(
+        protocol.NOT_FOUND, f"no guild {guild} here: the bot is not in it and has no statistics for it"
+    )
+
+
+def _export_cursor(after: str | None) -> tuple[int, int] | None:
+    if after is None:
+        return None
+    guild, _, user = after.partition(":")
+    if not (guild.isdigit() and user.isdigit()):
+        raise ProtocolError(protocol.BAD_PARAMS, '"after" must be a "next" from the previous page')
+    return int(guild), int(user)
+
+
+def _csv(today: datetime.date, records: list[ListeningStats]) -> str:
+    out = io.StringIO()
+    write_csv(records, out, today)
+    return out.getvalue()

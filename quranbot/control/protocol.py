@@ -11,12 +11,27 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from quranbot.config.rules import DISCORD_ID
+
 #: Bumped when a change would break an existing client; additions (new fields, methods) do not.
 PROTOCOL_VERSION = 1
 #: The longest line either side accepts, newline included.
 MAX_LINE_BYTES = 1024 * 1024
 
-METHODS = ("hello", "ping", "status", "stats", "logs", "reciters", "control", "subscribe", "unsubscribe")
+METHODS = (
+    "hello",
+    "ping",
+    "status",
+    "stats",
+    "logs",
+    "reciters",
+    "control",
+    "listening",
+    "listening.export",
+    "listening.forget",
+    "subscribe",
+    "unsubscribe",
+)
 TOPICS = ("player", "listeners", "logs", "stats", "quiz")
 ACTIONS = ("play", "pause", "resume", "next", "previous", "loop", "shuffle", "reciter", "backup")
 
@@ -115,6 +130,17 @@ class Params:
     def text(self, key: str, required: bool = False) -> str | None:
         value: str | None = self._get(key, str, required, "a string")
         return value
+
+    def discord_id(self, key: str, required: bool = False) -> int | None:
+        """A Discord id, as a number or as its digits in a string (how ids are sent: they pass 2^53)."""
+        value: int | str | None = self._get(key, (int, str), required, "a Discord id")
+        if value is None:
+            return None
+        if not DISCORD_ID.fullmatch(str(value)):
+            raise ProtocolError(
+                BAD_PARAMS, f'"{key}" must be a Discord id (17–20 digits), not {json.dumps(value)[:40]}'
+            )
+        return int(value)
 
     def flag(self, key: str) -> bool | None:
         value: bool | None = self._get(key, bool, False, "true or false")

@@ -10,7 +10,7 @@ import os
 import resource
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import discord
@@ -18,7 +18,9 @@ import discord
 from quranbot.backup.scheduler import BackupScheduler
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.quiz_host import QuizHost
+from quranbot.listening.figures import guild_figures
 from quranbot.quran.metadata import load_metadata
+from quranbot.store.records import ListeningStats
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -163,4 +165,30 @@ def quiz_figures(client: discord.Client, quiz: QuizHost, guild_id: int) -> dict[
             {"id": str(user), "name": name(user), "points": points}
             for user, points in quiz.top_today(guild_id)
         ],
+    }
+
+
+#: Members in the stats topic's "top this week".
+LISTENING_TOP = 3
+
+
+def listening_figures(
+    client: discord.Client, guild_id: int, records: list[ListeningStats], today: date
+) -> dict[str, Any]:
+    """One guild's listening today (its local date) and this week's best, for the stats topic: the same
+    figures as `quranbot stats`, named where the bot knows the member."""
+    figures = guild_figures(records, today, LISTENING_TOP)
+    guild = client.get_guild(guild_id)
+
+    def name(user_id: str) -> str:
+        member = guild.get_member(int(user_id)) if guild else None
+        return member.display_name if member else user_id
+
+    return {
+        "guild_id": str(guild_id),
+        "guild_name": guild.name if guild else None,
+        "day": today.isoformat(),
+        "hours_today": figures["hours_today"],
+        "listeners_today": figures["listeners_today"],
+        "top_week": [{**row, "name": name(row["user_id"])} for row in figures["leaderboard"]["week"]],
     }

@@ -429,3 +429,23 @@ def reciters_in_use(state_dir: Path) -> dict[int, str]:
         for doc_id, doc in data.get("guilds", {}).items()
         if isinstance(doc, dict) and doc.get("reciter")
     }
+
+
+def listening_on_disk(state_dir: Path) -> dict[int, list[ListeningStats]]:
+    """Every guild's listening records as the file holds them, read without the lock (for `quranbot
+    stats` while the bot is stopped; a running bot is asked over its socket instead, since it buffers
+    statistics between writes). A missing file means none; an unreadable one raises CorruptStateFile,
+    so the admin hears that it is broken rather than seeing no statistics."""
+    path = state_dir / STATS
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    guilds: dict[int, list[ListeningStats]] = {}
+    for table, docs in parse_state_bytes(path, raw).items():
+        prefix, _, guild = table.partition(":")
+        if prefix == "guild" and guild.isdigit():
+            guilds[int(guild)] = [
+                ListeningStats.from_document(dict(doc)) for doc in docs.values() if isinstance(doc, dict)
+            ]
+    return guilds
