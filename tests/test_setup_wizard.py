@@ -46,6 +46,9 @@ QUESTIONS = [
     "Write ",
 ]
 
+#: config.toml always holds the listening section, with its defaults unless set.
+LISTENING_DEFAULTS = {"count_deafened": False, "announce_achievements": False, "role_after_minutes": 0}
+
 
 def lines(*answers: object) -> str:
     return "".join(f"{a}\n" for a in answers)
@@ -80,6 +83,7 @@ def test_first_run_asks_every_question_and_saves_token_and_settings(home: Path) 
         "timezone": "Asia/Riyadh",
         "recitation": {"reciter": "sample-tones", "pause_when_empty": True},
         "backup": {"interval_minutes": 30},
+        "listening": LISTENING_DEFAULTS,
         "alerts": {"admin_user": ADMIN},
         "guilds": [{"id": GUILD, "voice_channel": VOICE, "panel_channel": PANEL}],
     }
@@ -140,6 +144,7 @@ def test_rerun_replaces_the_token_and_changes_and_removes_servers(home: Path) ->
         "timezone": "Asia/Riyadh",
         "recitation": {"reciter": "sample-tones", "pause_when_empty": False},
         "backup": {"interval_minutes": 30},
+        "listening": LISTENING_DEFAULTS,
         "guilds": [{"id": other_guild, "voice_channel": other_voice, "controller_role": ROLE}],
     }
 
@@ -194,6 +199,7 @@ def test_bad_answers_are_refused_with_the_reason_and_asked_again(home: Path) -> 
         "timezone": "UTC",
         "recitation": {"reciter": "sample-tones", "pause_when_empty": False},
         "backup": {"interval_minutes": 45},
+        "listening": LISTENING_DEFAULTS,
         "guilds": [{"id": GUILD, "voice_channel": VOICE}],
     }
 
@@ -253,6 +259,7 @@ def test_no_prompt_needs_only_the_token(tmp_path: Path, token_file: Path) -> Non
         "timezone": system_timezone(),  # the server's own
         "recitation": {"pause_when_empty": False},
         "backup": {"interval_minutes": 60},
+        "listening": LISTENING_DEFAULTS,
     }
 
 
@@ -274,6 +281,7 @@ def test_no_prompt_takes_every_option_and_later_adds_a_server(home: Path, token_
         "timezone": "Europe/London",
         "recitation": {"reciter": "sample-tones", "pause_when_empty": True},
         "backup": {"interval_minutes": 15},
+        "listening": LISTENING_DEFAULTS,
         "alerts": {"admin_user": ADMIN},
         "guilds": [
             {"id": GUILD, "voice_channel": VOICE, "panel_channel": PANEL, "controller_role": ROLE},
