@@ -64,7 +64,6 @@ class QuranBot(commands.Bot):
         self.listening = ListeningTracker(
             store,
             self.timezone,
-            bot_user_id=lambda: self.user.id if self.user else None,
             count_deafened=settings.count_deafened,
         )
 

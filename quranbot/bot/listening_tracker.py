@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import discord
@@ -42,12 +41,10 @@ class ListeningTracker:
         store: StateStore,
         timezone: ZoneInfo,
         *,
-        bot_user_id: Callable[[], int | None],
         count_deafened: bool = False,
     ) -> None:
         self.store = store
         self.timezone = timezone
-        self._bot_user_id = bot_user_id
         self.count_deafened = count_deafened
         #: Members whose time counts now, and when it was last accrued (time.monotonic()).
         self._counting: dict[Key, float] = {}
@@ -61,19 +58,17 @@ class ListeningTracker:
 
     # -- who ----------------------------------------------------------------------------------------------
     def present_in(self, guild_player: GuildPlayer, opted_out: set[int]) -> set[int]:
+        """The guild's listeners (GuildPlayer.listeners: humans in its channel) who can hear and agreed."""
         guild = guild_player.guild
         channel = guild.get_channel(guild_player.channel_id) if guild else None
         if not isinstance(channel, discord.VoiceChannel):
             return set()
-        bot_id = self._bot_user_id()
         present = set()
-        for user_id, state in channel.voice_states.items():
-            member = channel.guild.get_member(user_id)
-            if user_id == bot_id or (member is not None and member.bot) or user_id in opted_out:
-                continue
-            if not self.count_deafened and (state.self_deaf or state.deaf):
-                continue
-            present.add(user_id)
+        for user_id in guild_player.listeners():
+            state = channel.voice_states.get(user_id)
+            deafened = state is not None and (state.self_deaf or state.deaf)
+            if user_id not in opted_out and (self.count_deafened or not deafened):
+                present.add(user_id)
         return present
 
     def listening_now(self, guild_id: int) -> list[int]:
