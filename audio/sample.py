@@ -21,6 +21,11 @@ from quranbot.audio.tone import write_tones
 
 SAMPLE_SLUG = "sample-tones"
 SAMPLE_NAME = "Sample tones (not a recitation)"
+AYAH_SAMPLE_SLUG = "sample-ayat"
+AYAH_SAMPLE_NAME = "Sample tones per ayah (not a recitation)"
+#: Per-ayah samples: the n-th ayah given (0 = the first) is a tone of AYAH_BASE_HZ + AYAH_STEP_HZ * n.
+AYAH_BASE_HZ = 1500.0
+AYAH_STEP_HZ = 20.0
 BASE_HZ = 200.0
 STEP_HZ = 10.0
 SAMPLE_BITRATE_KBPS = 48
@@ -48,7 +53,10 @@ def write_sample_reciter(
     def make(batch: list[int]) -> list[Track]:
         parts = [(staging / f"{surah:03d}.part", sample_frequency(surah)) for surah in batch]
         write_tones(parts, seconds, SAMPLE_BITRATE_KBPS)
-        return [_track(surah, part, staging, seconds) for surah, (part, _) in zip(batch, parts, strict=True)]
+        return [
+            _track(surah, None, part, staging, f"{hz:g} Hz sine, {seconds:g} s")
+            for surah, (part, hz) in zip(batch, parts, strict=True)
+        ]
 
     try:
         with ThreadPoolExecutor(max_workers=len(batches)) as pool:
@@ -69,19 +77,53 @@ def write_sample_reciter(
     return publish(staging, reciter)
 
 
-def _track(surah: int, part: Path, staging: Path, seconds: float) -> Track:
+def ayah_sample_frequency(index: int) -> float:
+    return AYAH_BASE_HZ + AYAH_STEP_HZ * index
+
+
+def write_sample_ayah_reciter(
+    audio_dir: Path, ayahs: Iterable[tuple[int, int]], seconds: float = 1.0
+) -> Reciter:
+    """A per-ayah sample reciter (`sample-ayat`): one tone per (surah, ayah), the n-th given at
+    `ayah_sample_frequency(n)`, so a test can hear which ayah plays. Ayah 0 is a surah's bismillah file."""
+    wanted = list(dict.fromkeys(ayahs))
+    staging = new_staging_dir(audio_dir, AYAH_SAMPLE_SLUG)
+    parts = [(staging / f"{s:03d}{a:03d}.part", ayah_sample_frequency(n)) for n, (s, a) in enumerate(wanted)]
+    try:
+        write_tones(parts, seconds, SAMPLE_BITRATE_KBPS)
+        tracks = [
+            _track(s, a, part, staging, f"{hz:g} Hz sine, {seconds:g} s")
+            for (s, a), (part, hz) in zip(wanted, parts, strict=True)
+        ]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    reciter = Reciter(
+        slug=AYAH_SAMPLE_SLUG,
+        name=AYAH_SAMPLE_NAME,
+        directory=audio_dir / AYAH_SAMPLE_SLUG,
+        tracks={t.key: t for t in tracks},
+        source="generated for tests: one tone per ayah",
+        sample=True,
+        bitrate_kbps=SAMPLE_BITRATE_KBPS,
+        imported_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    )
+    return publish(staging, reciter)
+
+
+def _track(surah: int, ayah: int | None, part: Path, staging: Path, source_name: str) -> Track:
     """Name the generated file by its content and describe it for the manifest."""
     data = part.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    name = track_file_name(surah, None, digest)
+    name = track_file_name(surah, ayah, digest)
     os.replace(part, staging / name)
     return Track(
         surah=surah,
-        ayah=None,
+        ayah=ayah,
         file=name,
         frames=probe_ogg_opus(staging / name).packet_count,
         size=len(data),
         sha256=digest,
-        source_name=f"{sample_frequency(surah):g} Hz sine, {seconds:g} s",
+        source_name=source_name,
         source_sha256=digest,
     )

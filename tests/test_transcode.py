@@ -338,13 +338,14 @@ def test_ffmpeg_errors_are_summarised_in_one_line(stderr: str, reason: str) -> N
 
 @pytest.fixture(scope="module")
 def long_wav(inputs: Path) -> Path:
-    """20 s of noise: long enough that ffmpeg is still encoding when the test interrupts it."""
+    """Two minutes of noise: long enough that ffmpeg is still encoding when the test interrupts it, even
+    on a fast machine (CI once finished 20 s between two of the watcher's 5 ms looks)."""
     path = inputs / "long.wav"
     ffmpeg(
         "-f",
         "lavfi",
         "-i",
-        "anoisesrc=duration=20:color=pink:sample_rate=48000:amplitude=0.3",
+        "anoisesrc=duration=120:color=pink:sample_rate=48000:amplitude=0.3",
         "-ac",
         "2",
         str(path),
@@ -369,7 +370,7 @@ def test_ctrl_c_mid_encode_leaves_no_partial_target(long_wav: Path, tmp_path: Pa
                         signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
                         sent.set()
                 return
-            time.sleep(0.005)
+            time.sleep(0.001)
 
     watcher = threading.Thread(target=interrupt_when_encoding)
     watcher.start()

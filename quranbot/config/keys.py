@@ -14,14 +14,17 @@ from typing import Any
 
 from quranbot.config.rules import (
     BadValue,
+    ayah_references,
     backup_minutes,
     boolean,
+    daily_verse_grace,
     discord_id,
     optional,
     quiz_deadline,
     quiz_interval,
     reciter_slug,
     role_after_minutes,
+    time_of_day,
     timezone_name,
 )
 from quranbot.config.schema import Config, ConfigError, GuildConfig
@@ -51,6 +54,8 @@ SETTINGS = (
     Setting("listening.count_deafened", "count_deafened", boolean),
     Setting("listening.announce_achievements", "announce_achievements", boolean),
     Setting("listening.role_after_minutes", "role_after_minutes", role_after_minutes),
+    Setting("daily_verse.pool", "daily_verse_pool", optional(ayah_references), "not set: all 6,236 ayahs"),
+    Setting("daily_verse.grace_minutes", "daily_verse_grace_minutes", daily_verse_grace),
 )
 GUILD_SETTINGS = (
     Setting("id", "id", discord_id),
@@ -62,6 +67,8 @@ GUILD_SETTINGS = (
         "quiz_every_minutes", "quiz_every_minutes", optional(quiz_interval), "not set: no scheduled quiz"
     ),
     Setting("listener_role", "listener_role", optional(discord_id), "not set: no listener role"),
+    Setting("daily_verse_channel", "daily_verse_channel", optional(discord_id), "not set: no daily verse"),
+    Setting("daily_verse_time", "daily_verse_time", optional(time_of_day), "not set: 07:00"),
 )
 REQUIRED_GUILD_KEYS = ("id", "voice_channel")
 _BY_KEY = {s.key: s for s in SETTINGS}

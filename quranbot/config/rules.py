@@ -36,6 +36,8 @@ def shown(value: object) -> str:
     """A value as the admin would write it in TOML: strings quoted, numbers and booleans bare."""
     if isinstance(value, str | bool) or value is None:
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value), ensure_ascii=False)
     return str(value)
 
 
@@ -84,6 +86,40 @@ quiz_interval = bounded_int(*QUIZ_INTERVAL_RANGE, "minutes")
 #: The listener role: given at once (0) or after this many minutes of listening, up to a day.
 ROLE_AFTER_RANGE = (0, 1440)
 role_after_minutes = bounded_int(*ROLE_AFTER_RANGE, "minutes")
+
+
+#: A daily verse missed while the bot was down is still posted this many minutes late at most.
+DAILY_VERSE_GRACE_RANGE = (0, 1440)
+daily_verse_grace = bounded_int(*DAILY_VERSE_GRACE_RANGE, "minutes")
+
+
+def time_of_day(value: object) -> str:
+    """A time of day as `HH:MM` (24-hour), e.g. when the daily verse is posted."""
+    from quranbot.daily_verse.timing import format_time_of_day, parse_time_of_day
+
+    try:
+        return format_time_of_day(parse_time_of_day(value if isinstance(value, str) else ""))
+    except ValueError:
+        raise BadValue(f'{shown(value)} is not a time of day (HH:MM, 24-hour, such as "07:30")') from None
+
+
+def ayah_references(value: object) -> tuple[str, ...]:
+    """A list of ayah references (`["2:255", "36:58"]`, or `"2:255, 36:58"` typed on a command line),
+    each checked against the Tanzil data."""
+    from quranbot.daily_verse.pool import parse_reference
+
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise BadValue(f'{shown(value)} is not a list of ayah references (such as ["2:255", "36:58"])')
+    refs: list[str] = []
+    for item in items:
+        try:
+            refs.append(str(parse_reference(item)))
+        except ValueError as exc:
+            raise BadValue(str(exc)) from None
+    if not refs:
+        raise BadValue("the list of ayah references is empty (leave the key out for every ayah)")
+    return tuple(dict.fromkeys(refs))
 
 
 def boolean(value: object) -> bool:

@@ -9,6 +9,10 @@ from pathlib import Path
 DEFAULT_BACKUP_MINUTES = 60
 #: A quiz question stays open this long unless config.toml or `/quiz deadline` says otherwise.
 DEFAULT_QUIZ_DEADLINE = 30
+#: The daily verse is posted at this time of day (the guild's clock) unless a time is set.
+DEFAULT_DAILY_VERSE_TIME = "07:00"
+#: A daily verse missed while the bot was down is still posted up to this late.
+DEFAULT_DAILY_VERSE_GRACE_MINUTES = 360
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class GuildConfig:
     quiz_every_minutes: int | None = None
     #: Given to members while they listen; None: no listener role.
     listener_role: int | None = None
+    #: The daily verse: its text channel (None: none) and time of day, "HH:MM" on the guild's clock.
+    daily_verse_channel: int | None = None
+    daily_verse_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,9 @@ class Config:
     announce_achievements: bool = False
     #: The listener role is given after this many minutes of listening (0: at once).
     role_after_minutes: int = 0
+    #: The daily verse's ayahs ("S:A"); None: every ayah of the Quran.
+    daily_verse_pool: tuple[str, ...] | None = None
+    daily_verse_grace_minutes: int = DEFAULT_DAILY_VERSE_GRACE_MINUTES
 
     @property
     def voice_channels(self) -> tuple[int, ...]:

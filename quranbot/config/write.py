@@ -1,9 +1,9 @@
 """Write config.toml atomically (0640, the config directory's group), with a short header.
 
 The TOML is written here rather than with `tomli-w`: the schema is a few flat sections of strings,
-integers and booleans plus one array of tables, so a dozen lines do it without another dependency, and
-the tests read every written file back with `tomllib`. Strings are emitted as JSON strings, which are
-valid TOML basic strings (every value is validated before it gets here).
+integers, booleans and lists of strings plus one array of tables, so a dozen lines do it without
+another dependency, and the tests read every written file back with `tomllib`. Strings are emitted as
+JSON strings, which are valid TOML basic strings (every value is validated before it gets here).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def toml_value(value: object) -> str:
         return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return json.dumps(list(value), ensure_ascii=False)
     raise TypeError(f"config.toml holds no {type(value).__name__} values")
 
 

@@ -50,6 +50,28 @@ class GuildSettings(Record):
     controller_role_id: int | None = None
     #: Given to members while they listen (or after `listening.role_after_minutes`); None: no role.
     listener_role_id: int | None = None
+    #: The daily verse: the text channel it is posted in and the time of day ("HH:MM", the guild's
+    #: clock); None: no daily verse.
+    daily_verse_channel_id: int | None = None
+    daily_verse_time: str | None = None
+
+
+@dataclass
+class DailyVerseState(Record):
+    """What a guild's daily verse remembers: the last slot handled and the ayahs posted this round."""
+
+    guild_id: int
+    #: The local date (ISO) of the last daily slot handled (posted, or skipped as too late); written
+    #: before the post, so a restart never posts a slot twice.
+    last_slot: str = ""
+    #: Absolute ayah indices (0 = 1:1) posted in this round of the pool, oldest first; bounded by the
+    #: pool (6,236 at most): a new round starts when every ayah of the pool was posted.
+    posted: list[int] = field(default_factory=list)
+    #: Completed rounds of the pool.
+    rounds: int = 0
+    #: Unix time the channel or time was last set: slots up to then are not posted (a new setting
+    #: starts at its next time of day, not at once).
+    set_at: float = 0.0
 
 
 @dataclass

@@ -23,6 +23,7 @@ from quranbot.atomic_file import atomic_write_bytes, sweep_temporaries
 from quranbot.store.layout import PLAYBACK, QUIZ, QUIZZES, SETTINGS, STATE_FILES, STATS
 from quranbot.store.lock import StateLock
 from quranbot.store.records import (
+    DailyVerseState,
     GuildPlayback,
     GuildSettings,
     ListeningStats,
@@ -328,6 +329,8 @@ class StateStore:
             panel_message_id=saved.panel_message_id,
             controller_role_id=saved.controller_role_id or default.controller_role_id,
             listener_role_id=saved.listener_role_id or default.listener_role_id,
+            daily_verse_channel_id=saved.daily_verse_channel_id or default.daily_verse_channel_id,
+            daily_verse_time=saved.daily_verse_time or default.daily_verse_time,
         )
 
     def saved_settings(self, guild_id: int) -> GuildSettings:
@@ -340,6 +343,13 @@ class StateStore:
 
     def save_settings(self, settings: GuildSettings) -> None:
         self._table(SETTINGS, "guilds").upsert(Document(settings.to_document(), doc_id=settings.guild_id))
+
+    def daily_verse(self, guild_id: int) -> DailyVerseState:
+        document = self._table(SETTINGS, "daily_verse").get(doc_id=guild_id)
+        return DailyVerseState.from_document(dict(document)) if document else DailyVerseState(guild_id)
+
+    def save_daily_verse(self, state: DailyVerseState) -> None:
+        self._table(SETTINGS, "daily_verse").upsert(Document(state.to_document(), doc_id=state.guild_id))
 
     def quiz_score(self, guild_id: int, user_id: int) -> QuizScore:
         document = self._table(QUIZ, _guild_table(guild_id)).get(doc_id=user_id)
