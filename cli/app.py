@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from quranbot import __version__
+from quranbot.cli.ayah import ayah_command
 from quranbot.cli.backup import backup_app
 from quranbot.cli.config import config_app
 from quranbot.cli.context import CliContext
@@ -24,6 +25,7 @@ from quranbot.cli.stats import stats_app
 from quranbot.cli.status import status_command
 from quranbot.cli.steer import next_command, pause_command, play_command, previous_command, resume_command
 from quranbot.cli.tui import tui_command
+from quranbot.cli.verse import verse_app
 from quranbot.paths import HOME_ENV, Paths
 
 app = typer.Typer(
@@ -76,12 +78,14 @@ app.command("next")(next_command)
 app.command("previous")(previous_command)
 app.command("logs")(logs_command)
 app.command("doctor")(doctor_command)
+app.command("ayah")(ayah_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(config_app, name="config")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(reciter_app, name="reciter")
 app.add_typer(service_app, name="service")
 app.add_typer(stats_app, name="stats")
+app.add_typer(verse_app, name="verse")
 
 
 def main() -> None:

@@ -152,6 +152,8 @@ def bot_settings(
                 panel_channel_id=guild.panel_channel,
                 controller_role_id=guild.controller_role,
                 listener_role_id=guild.listener_role,
+                daily_verse_channel_id=guild.daily_verse_channel,
+                daily_verse_time=guild.daily_verse_time,
             )
             for guild in config.guilds
         ),
@@ -166,6 +168,8 @@ def bot_settings(
         count_deafened=config.count_deafened,
         announce_achievements=config.announce_achievements,
         role_after_minutes=config.role_after_minutes,
+        daily_verse_pool=config.daily_verse_pool or (),
+        daily_verse_grace=timedelta(minutes=config.daily_verse_grace_minutes),
     )
 
 

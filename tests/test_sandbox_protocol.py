@@ -791,3 +791,86 @@ async def test_a_crowd_of_new_members_presses_one_button_each_answered_as_themse
         for member, pressed in zip(crowd, presses, strict=True):
             assert pressed.original is not None and pressed.original.ephemeral
             assert pressed.original.content == f"counted {member.user.username}"
+
+
+# -- Discord's limits on a message ------------------------------------------------------------------------
+
+
+async def test_messages_over_discords_limits_are_refused_as_discord_refuses_them(sandbox: Sandbox) -> None:
+    """4,096 characters a description, 6,000 over every embed of a message, 10 embeds, 2,000 of content,
+    100 of a custom_id: one over is HTTP 400, code 50035, with the field named; exactly at is accepted."""
+    default = sandbox.default
+    async with running_client(sandbox) as client:
+        channel = client.get_channel(default.general.id)
+        assert isinstance(channel, discord.TextChannel)
+
+        async def refused(**fields: object) -> str:
+            with pytest.raises(discord.HTTPException) as caught:
+                await channel.send(**fields)  # type: ignore[call-overload]
+            assert (caught.value.status, caught.value.code) == (400, 50035)
+            return caught.value.text
+
+        assert "In embeds.0.description: Must be 4096 or fewer" in await refused(
+            embed=discord.Embed(description="x" * 4097)
+        )
+        # 6,000 is summed over the message: two embeds of 3,000 and 3,001 break it, though each is fine.
+        halves = [discord.Embed(description="x" * 3000), discord.Embed(title="t", description="x" * 3000)]
+        assert "exceeds maximum size of 6000" in await refused(embeds=halves)
+        assert "In content: Must be 2000 or fewer" in await refused(content="x" * 2001)
+        assert sandbox.messages(default.general) == []  # nothing refused was stored
+
+        at_limits = [
+            discord.Embed(title="t" * 256, description="x" * 4096),
+            discord.Embed(description="x" * 1000).set_footer(text="f" * 640),
+            *[discord.Embed(description="y") for _ in range(8)],
+        ]
+        assert sum(len(e) for e in at_limits) == 6000
+        sent = await channel.send(content="c" * 2000, embeds=at_limits)
+        (stored,) = sandbox.messages(default.general)
+        assert stored.id == sent.id and len(stored.embeds) == 10
+        with pytest.raises(discord.HTTPException) as caught:  # an edit is held to the same limits
+            await sent.edit(embeds=[*at_limits[:9], discord.Embed(description="yy")])
+        assert caught.value.code == 50035 and "6000" in caught.value.text
+        assert stored.history == []
+
+    # What discord.py checks itself (10 embeds) or cannot be given (a long custom_id), sent as raw JSON.
+    async with aiohttp.ClientSession(connector=sandbox.connector()) as http:
+
+        async def errors(body: dict) -> dict:
+            headers = {"Authorization": f"Bot {sandbox.token}"}
+            url = f"{API}/channels/{default.general.id}/messages"
+            async with http.post(url, json=body, headers=headers) as response:
+                assert response.status == 400
+                answer = await response.json()
+            assert answer["code"] == 50035 and answer["message"] == "Invalid Form Body"
+            return dict(answer["errors"])
+
+        eleven = await errors({"embeds": [{"title": "t"}] * 11})
+        assert eleven["embeds"]["_errors"][0]["message"] == "Must be 10 or fewer in length."
+        button = {"type": 2, "style": 1, "label": "Go", "custom_id": "c" * 101}
+        long_id = await errors({"content": "hi", "components": [{"type": 1, "components": [button]}]})
+        reason = long_id["components"]["0"]["components"]["0"]["custom_id"]["_errors"][0]
+        assert reason["code"] == "BASE_TYPE_BAD_LENGTH"
+    assert len(sandbox.messages(default.general)) == 1
+
+
+async def test_an_interaction_answer_over_the_limits_is_refused_and_posts_nothing(sandbox: Sandbox) -> None:
+    default = sandbox.default
+    client = make_client(sandbox)
+    tree = app_commands.CommandTree(client)
+    failures: asyncio.Queue[discord.HTTPException] = asyncio.Queue()
+
+    @tree.command(description="Answers with too much")
+    async def long(interaction: discord.Interaction) -> None:
+        try:
+            await interaction.response.send_message(embed=discord.Embed(description="x" * 4097))
+        except discord.HTTPException as exc:
+            failures.put_nowait(exc)
+
+    async with running_client(sandbox, client):
+        await tree.sync()
+        record = await sandbox.run_command(default.listener, default.general, "long")
+        refused = await within(failures.get())
+        assert (refused.status, refused.code) == (400, 50035)
+        assert record.response is None and record.original is None  # not acknowledged, nothing posted
+        assert sandbox.messages(default.general) == []

@@ -1,4 +1,5 @@
-"""Now playing in the selected guild: surah (English and Arabic), reciter, progress, modes, listeners.
+"""Now playing in the selected guild: surah (English and Arabic), reciter, progress, modes, listeners,
+and, while a per-ayah reciter plays, the ayah being recited (Tanzil's text, verbatim, and Pickthall's).
 
 The bot reports the position about once a second; in between, a quarter-second timer advances it
 locally, and only while the guild plays and the link is up (no timer runs while paused or
@@ -15,6 +16,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
+from quranbot.quran.metadata import AyahRef
+from quranbot.quran.text import TRANSLATION_FILE, load_text
 from quranbot.tui.arabic import ArabicOrder, arabic_for_display
 from quranbot.tui.playhead import bar, times
 from quranbot.tui.records import PAUSED, PLAYING, GuildNow
@@ -32,6 +35,12 @@ def _on_off(name: str, on: bool) -> tuple[str, str]:
     return (f"{name} on", "bold") if on else (f"{name} off", "dim")
 
 
+def ayah_text(ref: AyahRef, order: ArabicOrder) -> Content:
+    """The ayah as Tanzil has it (ordered for the terminal as the surah name is), then its translation."""
+    arabic = arabic_for_display(load_text()[ref], order)
+    return Content.assemble((arabic, "bold"), "\n", (load_text(TRANSLATION_FILE)[ref], "italic"))
+
+
 class NowPlaying(Vertical):
     DEFAULT_CSS = """
     NowPlaying { border: round $primary; height: auto; padding: 0 1; }
@@ -40,6 +49,9 @@ class NowPlaying(Vertical):
     NowPlaying #np-surah { width: 1fr; text-style: bold; }
     NowPlaying #np-arabic { width: auto; text-align: right; text-style: bold; }
     NowPlaying.-stale { border: round $panel-lighten-2; }
+    /* the ayah being recited: only while a per-ayah reciter plays; long ayahs are cut at 8 lines */
+    NowPlaying #np-ayah { display: none; height: auto; max-height: 8; text-wrap: wrap; margin: 1 0 0 0; }
+    NowPlaying.-ayah #np-ayah { display: block; }
     /* no guild to show: only the placeholder, which says why */
     NowPlaying #np-placeholder { display: none; height: 7; color: $text-muted; text-wrap: wrap; }
     NowPlaying #np-placeholder { text-overflow: fold; }
@@ -62,6 +74,7 @@ class NowPlaying(Vertical):
             yield Static(id="np-surah")
             yield Static(id="np-arabic")
         yield Static(id="np-meaning")
+        yield Static(id="np-ayah")
         yield Static(id="np-reciter")
         yield Static(id="np-progress")
         yield Static(id="np-listeners")
@@ -93,8 +106,11 @@ class NowPlaying(Vertical):
         self._set("#np-state", self._state_line(guild))
         self._set("#np-surah", Content(f"{guild.surah}. {guild.surah_name}"))
         self._set("#np-arabic", Content(arabic_for_display(guild.surah_arabic, order)), layout=True)
-        ayah = f" · from ayah {guild.ayah}" if guild.ayah else ""
+        ayah = f" · ayah {guild.ayah}" if guild.ayah else ""
         self._set("#np-meaning", Content(f"{guild.surah_english} · {guild.ayah_count} ayahs{ayah}"))
+        self.set_class(guild.ayah is not None, "-ayah")
+        if guild.ayah is not None:
+            self._set("#np-ayah", ayah_text(AyahRef(guild.surah, guild.ayah), order), layout=True)
         reciter = guild.reciter_name or guild.reciter or "none"
         self._set("#np-reciter", Content.assemble(("Reciter  ", "dim"), reciter))
         names = ", ".join(listener.name for listener in guild.listeners) or "nobody"

@@ -13,13 +13,16 @@ from discord.ext import commands
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerEvent
 from quranbot.bot.boards import ListeningBoard, QuizBoard
+from quranbot.bot.cogs.daily_verse import DailyVerseCog
 from quranbot.bot.cogs.leaderboard import LeaderboardCog
 from quranbot.bot.cogs.listening import ListeningCog
 from quranbot.bot.cogs.panel import PanelCog
 from quranbot.bot.cogs.ping import PingCog
 from quranbot.bot.cogs.presence import PresenceCog
 from quranbot.bot.cogs.quiz import QuizCog
+from quranbot.bot.cogs.quran_text import QuranTextCog
 from quranbot.bot.cogs.recitation import RecitationCog
+from quranbot.bot.daily_verse import DailyVerses
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.listener_role import ListenerRoles
 from quranbot.bot.listening_tracker import ListeningTracker
@@ -57,7 +60,7 @@ class QuranBot(commands.Bot):
         self.settings = settings
         self.store = store
         self.library = library
-        #: The bot's one APScheduler (backups, scheduled quizzes), started by the runner.
+        #: The bot's one APScheduler (backups, scheduled quizzes, daily verses), started by the runner.
         self.scheduler = scheduler
         self.timezone = ZoneInfo(settings.timezone or system_timezone())
         self.quiz = QuizHost(self, store, quiz_bank, self.timezone, settings.quiz_deadline_seconds)
@@ -65,6 +68,14 @@ class QuranBot(commands.Bot):
             store,
             self.timezone,
             count_deafened=settings.count_deafened,
+        )
+        self.daily_verses = DailyVerses(
+            self,
+            scheduler,
+            store,
+            self.timezone,
+            pool=settings.daily_verse_pool,
+            grace=settings.daily_verse_grace,
         )
 
     async def setup_hook(self) -> None:
@@ -90,10 +101,12 @@ class QuranBot(commands.Bot):
             )
         )
         await self.add_cog(PanelCog(self, self.store))
+        await self.add_cog(QuranTextCog(self))
         schedule = QuizSchedule(
             self.scheduler, self.quiz, self.store, self.timezone, self.settings.quiz_schedules
         )
         await self.add_cog(QuizCog(self, self.quiz, schedule))
+        await self.add_cog(DailyVerseCog(self.daily_verses))
         await self.add_cog(
             LeaderboardCog(
                 self, [QuizBoard(self.quiz), ListeningBoard(self.listening, listening.refresh_guild)]

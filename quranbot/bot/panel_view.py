@@ -27,7 +27,8 @@ from quranbot.bot.cogs.recitation import progress_bar
 from quranbot.bot.command_errors import SOMETHING_WENT_WRONG, tell_privately
 from quranbot.bot.guild_player import LastAction
 from quranbot.clock import clock
-from quranbot.quran.metadata import load_metadata
+from quranbot.quran.metadata import AyahRef, load_metadata
+from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,11 @@ def panel_embed(state: PanelState) -> discord.Embed:
         return embed
     surah = load_metadata().surah(now.surah)
     ayah = f" · ayah {now.ayah}" if now.ayah else ""
-    embed = discord.Embed(
-        title=TITLES[now.state],
-        description=f"**{surah.number}. {surah.name}** — {surah.english_name}{ayah}\n{surah.arabic_name}",
-        colour=COLOURS[now.state],
-    )
+    description = f"**{surah.number}. {surah.name}** — {surah.english_name}{ayah}\n{surah.arabic_name}"
+    if now.ayah:  # a per-ayah reciter: the ayah being recited, as Tanzil has it
+        ref = AyahRef(now.surah, now.ayah)
+        description += f"\n\n{load_text()[ref]}\n{load_text(TRANSLATION_FILE)[ref]}"
+    embed = discord.Embed(title=TITLES[now.state], description=description, colour=COLOURS[now.state])
     reciter = state.reciter()
     if reciter is not None:
         name = reciter.name + (f" · {reciter.arabic_name}" if reciter.arabic_name else "")
@@ -140,7 +141,9 @@ def panel_embed(state: PanelState) -> discord.Embed:
     if state.last_action is not None:
         who = discord.utils.escape_markdown(state.last_action.who)
         embed.add_field(name="Last action", value=f"{state.last_action.what} — by {who}"[:1024], inline=False)
-    embed.set_footer(text=TANZIL_CREDIT)
+    embed.set_footer(
+        text=f"{TANZIL_CREDIT} · {ARABIC_CREDIT} · {TRANSLATION_CREDIT}" if now.ayah else TANZIL_CREDIT
+    )
     return embed
 
 

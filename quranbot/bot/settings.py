@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from quranbot.config.schema import DEFAULT_QUIZ_DEADLINE
+from quranbot.config.schema import DEFAULT_DAILY_VERSE_GRACE_MINUTES, DEFAULT_QUIZ_DEADLINE
 from quranbot.secret import Secret
 from quranbot.store.records import GuildSettings
 
@@ -43,3 +43,7 @@ class BotSettings:
     count_deafened: bool = False
     announce_achievements: bool = False
     role_after_minutes: float = 0
+    #: The daily verse's ayahs ("S:A", checked by config.toml's rules); empty: every ayah.
+    daily_verse_pool: tuple[str, ...] = ()
+    #: A daily verse missed while the bot was down is still posted up to this late.
+    daily_verse_grace: timedelta = timedelta(minutes=DEFAULT_DAILY_VERSE_GRACE_MINUTES)

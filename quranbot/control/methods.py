@@ -192,6 +192,8 @@ class BotControl:
             return self.listening_export(params)
         if request.method == "listening.forget":
             return self.listening_forget(params, connection)
+        if request.method == "verse.post":
+            return await self.verse_post(params, connection)
         raise ProtocolError(protocol.UNKNOWN_METHOD, f"no method {request.method!r}")
 
     def status(self) -> dict[str, Any]:
@@ -260,6 +262,45 @@ class BotControl:
             for s in self.quiz.sessions.values()
             if not s.closed
         ]
+
+    async def verse_post(self, params: Params, connection: Connection) -> dict[str, Any]:
+        """`quranbot verse post-now`: the guild's next daily verse, posted at once in its channel."""
+        verses = self.client.daily_verses
+        guild_ids = verses.guild_ids()
+        wanted = params.text("guild") or params.integer("guild_id")
+        if wanted is None:
+            if not guild_ids:
+                raise ProtocolError(
+                    protocol.BAD_PARAMS,
+                    "no guild has a daily verse channel: /setup daily_verse_channel, or "
+                    "daily_verse_channel in config.toml",
+                )
+            if len(guild_ids) > 1:
+                ids = ", ".join(map(str, guild_ids))
+                raise ProtocolError(
+                    protocol.BAD_PARAMS, f'several guilds have a daily verse; say which with "guild": {ids}'
+                )
+            guild_id = guild_ids[0]
+        else:
+            named = (g for g in guild_ids if str(g) == str(wanted) or self._guild_named(g, wanted))
+            guild_id = next(named, 0)
+            if not guild_id:
+                raise ProtocolError(protocol.NOT_FOUND, f"no guild {wanted!r} has a daily verse channel")
+        try:
+            posted = await verses.post_now(guild_id)
+        except discord.HTTPException as exc:
+            raise ProtocolError(protocol.REFUSED, f"Discord refused the post: {exc}") from None
+        log.info("Posted the daily verse %s in guild %s, by %s", posted.ref, guild_id, who(connection))
+        return {
+            "guild_id": str(posted.guild_id),
+            "channel_id": str(posted.channel_id),
+            "message_id": str(posted.message_id),
+            "ref": str(posted.ref),
+        }
+
+    def _guild_named(self, guild_id: int, name: object) -> bool:
+        guild = self.client.get_guild(guild_id)
+        return guild is not None and str(name).casefold() == guild.name.casefold()
 
     def logs(self, params: Params) -> list[dict[str, Any]]:
         limit = params.integer("limit")

@@ -29,6 +29,7 @@ METHODS = (
     "listening",
     "listening.export",
     "listening.forget",
+    "verse.post",
     "subscribe",
     "unsubscribe",
 )

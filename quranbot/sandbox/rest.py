@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from quranbot.sandbox.interactions import InteractionRecord, ResponseType
+from quranbot.sandbox.limits import InvalidFormBody
 from quranbot.sandbox.model import JSON, Application, Message, Permission
 from quranbot.sandbox.world import NotFound, World
 
@@ -141,6 +142,11 @@ class RestApi:
             return await handler(request)
         except NotFound as exc:
             return error(404, exc.code, str(exc))
+        except InvalidFormBody as exc:  # a message over Discord's limits, refused as Discord does
+            log.debug("refused a message to %s: %s", route, exc)
+            return json_response(
+                {"message": "Invalid Form Body", "code": 50035, "errors": exc.errors}, status=400
+            )
         except (KeyError, ValueError, TypeError) as exc:
             log.debug("bad request to %s: %r", route, exc)
             return error(400, 50035, f"Invalid Form Body: {exc}")

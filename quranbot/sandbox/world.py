@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from quranbot.sandbox.interactions import InteractionRecord
+from quranbot.sandbox.limits import check_message
 from quranbot.sandbox.model import (
     JSON,
     Application,
@@ -163,6 +164,7 @@ class World:
         interaction: InteractionRecord | None = None,
     ) -> Message:
         guild, channel = self.channel(channel_id)
+        check_message(body)  # Discord's limits: InvalidFormBody (400, 50035) before anything is stored
         message_id = self.snowflake()
         payload: JSON = {
             "id": str(message_id),
@@ -200,6 +202,7 @@ class World:
         return message
 
     async def edit_message(self, message: Message, body: JSON) -> Message:
+        check_message(body)
         message.history.append(dict(message.payload))
         message.payload.update({key: body[key] for key in MESSAGE_FIELDS if key in body})
         message.payload["edited_timestamp"] = iso_now()

@@ -77,8 +77,9 @@ class PanelUpdater:
         self._lock = asyncio.Lock()
         #: What the message shows now (message id, embed, components), to skip edits that change nothing.
         self._payload: tuple[int, object, object] | None = None
-        #: The surah and reciter last drawn, so a loop restarting the same surah does not cost an edit.
-        self.drawn: tuple[int, str | None] | None = None
+        #: The surah, ayah (per-ayah audio only) and reciter last drawn, so a loop restarting the same
+        #: surah, or the next file of a surah, does not cost an edit, but the next ayah shown does.
+        self.drawn: tuple[int, int | None, str | None] | None = None
         self._warned_channel: int | None = None
 
     def request(self) -> None:
@@ -138,7 +139,7 @@ class PanelUpdater:
         if state is None:
             return None
         if state.now is not None:
-            self.drawn = (state.now.surah, state.now.reciter)
+            self.drawn = (state.now.surah, state.now.ayah, state.now.reciter)
         return panel_embed(state), PanelView(self.cog, state)
 
     async def _publish(self) -> bool:
@@ -318,8 +319,9 @@ class PanelCog(commands.Cog):
         if event.kind not in SHOWN_EVENTS:
             return
         updater = self.updater(guild_player.guild_id)
-        if event.kind == "track_changed" and updater.drawn == (event.now.surah, event.now.reciter):
-            return  # the same surah again (loop), or its next ayah file: the progress timer covers it
+        now = event.now
+        if event.kind == "track_changed" and updater.drawn == (now.surah, now.ayah, now.reciter):
+            return  # the same surah again (loop): the progress timer covers it
         updater.request()
 
     @commands.Cog.listener()

@@ -16,6 +16,8 @@ from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.clock import clock
+from quranbot.config.rules import BadValue, time_of_day
+from quranbot.config.schema import DEFAULT_DAILY_VERSE_TIME
 from quranbot.quran.lookup import search_surahs
 from quranbot.quran.metadata import load_metadata
 from quranbot.store.records import GuildSettings
@@ -195,6 +197,12 @@ class RecitationCog(commands.Cog):
     )
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
     async def verse(self, interaction: discord.Interaction, surah: int, ayah: int) -> None:
+        await self.recite_from(interaction, surah, ayah)
+
+    async def recite_from(self, interaction: discord.Interaction, surah: int, ayah: int) -> None:
+        """Recite from an ayah on the current reciter, for `/verse` and the "Recite this" button of
+        `/ayah` alike: the same check of who may steer, and the same refusal naming the reciters that
+        have per-ayah audio for it when this one has not."""
         try:
             load_metadata().check_ayah(surah, ayah)
         except ValueError as exc:
@@ -282,47 +290,83 @@ class RecitationCog(commands.Cog):
         await interaction.response.send_message(f"{line}\n{bar}", ephemeral=True)
 
     @app_commands.command(
-        name="setup", description="Choose the voice channel, panel channel, controller and listener roles."
+        name="setup",
+        description="Choose the voice channel, panel channel, controller and listener roles, daily verse.",
     )
     @app_commands.describe(
+        voice_channel="Where to recite (kept if not given)",
         listener_role="Given to members while they listen (kept if not given)",
         no_listener_role="True: stop giving the listener role (and take it back)",
+        daily_verse_channel="Where the daily verse is posted (kept if not given)",
+        daily_verse_time="When, HH:MM on this server's clock (default 07:00)",
+        no_daily_verse="True: stop posting the daily verse",
     )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def setup(
         self,
         interaction: discord.Interaction,
-        voice_channel: discord.VoiceChannel,
+        voice_channel: discord.VoiceChannel | None = None,
         panel_channel: discord.TextChannel | None = None,
         controller_role: discord.Role | None = None,
         listener_role: discord.Role | None = None,
         no_listener_role: bool = False,
+        daily_verse_channel: discord.TextChannel | None = None,
+        daily_verse_time: str | None = None,
+        no_daily_verse: bool = False,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
         settings = self.store.settings(guild.id)
+        voice_channel_id = voice_channel.id if voice_channel else self.configured_channel(guild)
+        if voice_channel_id is None:
+            await interaction.response.send_message(
+                "Choose the voice channel to recite in (`voice_channel`).", ephemeral=True
+            )
+            return
+        try:
+            verse_time = None if daily_verse_time is None else time_of_day(daily_verse_time)
+        except BadValue as exc:
+            await interaction.response.send_message(f"daily_verse_time: {exc}.", ephemeral=True)
+            return
         settings = GuildSettings(
             guild_id=guild.id,
-            voice_channel_id=voice_channel.id,
+            voice_channel_id=voice_channel_id,
             panel_channel_id=panel_channel.id if panel_channel else settings.panel_channel_id,
             panel_message_id=settings.panel_message_id,
             controller_role_id=controller_role.id if controller_role else None,
             listener_role_id=(
                 None if no_listener_role else listener_role.id if listener_role else settings.listener_role_id
             ),
+            daily_verse_channel_id=(
+                None
+                if no_daily_verse
+                else daily_verse_channel.id
+                if daily_verse_channel
+                else settings.daily_verse_channel_id
+            ),
+            daily_verse_time=verse_time or settings.daily_verse_time,
         )
         self.store.save_settings(settings)
+        verse = (
+            f"; the daily verse in <#{settings.daily_verse_channel_id}> at "
+            f"{settings.daily_verse_time or DEFAULT_DAILY_VERSE_TIME}"
+            if settings.daily_verse_channel_id
+            else ""
+        )
         await interaction.response.send_message(
-            f"Reciting in {voice_channel.mention}"
+            f"Reciting in <#{voice_channel_id}>"
             + (f"; control panel in {panel_channel.mention}" if panel_channel else "")
             + (f"; {controller_role.mention} steers" if controller_role else "; everyone may steer")
             + (f"; listeners get {listener_role.mention}" if listener_role and not no_listener_role else "")
-            + ("; no listener role" if no_listener_role else ""),
+            + ("; no listener role" if no_listener_role else "")
+            + verse
+            + ("; no daily verse" if no_daily_verse else ""),
             ephemeral=True,
         )
         await self.start_guild(guild)
         self.bot.dispatch("voice_ready", None)  # the listening cog syncs the listener role
+        self.bot.dispatch("guild_settings_changed", guild.id)  # the daily verse follows
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
