@@ -65,8 +65,10 @@ NOT_MINUTES = "is not a whole number of minutes from 1 to 10080 (a week)"
 KEYS = (
     "(the keys are: timezone, recitation.reciter, recitation.pause_when_empty, backup.interval_minutes, "
     "alerts.admin_user, quiz.deadline_seconds, listening.count_deafened, listening.announce_achievements, "
-    "listening.role_after_minutes, guilds.N.id, guilds.N.voice_channel, guilds.N.panel_channel, "
-    "guilds.N.controller_role, guilds.N.quiz_channel, guilds.N.quiz_every_minutes, guilds.N.listener_role)"
+    "listening.role_after_minutes, daily_verse.pool, daily_verse.grace_minutes, guilds.N.id, "
+    "guilds.N.voice_channel, guilds.N.panel_channel, guilds.N.controller_role, guilds.N.quiz_channel, "
+    "guilds.N.quiz_every_minutes, guilds.N.listener_role, guilds.N.daily_verse_channel, "
+    "guilds.N.daily_verse_time)"
 )
 ONE_GUILD = f"[[guilds]]\nid = {GUILD}\nvoice_channel = {VOICE}\n"
 BAD_FILES = {
@@ -241,6 +243,7 @@ def test_config_show_json_has_the_token_masked(tmp_path: Path) -> None:
             "alerts": {"admin_user": None},
             "quiz": {"deadline_seconds": None},
             "listening": {"count_deafened": False, "announce_achievements": False, "role_after_minutes": 0},
+            "daily_verse": {"pool": None, "grace_minutes": 360},
             "guilds": [],
         },
     }

@@ -156,7 +156,7 @@ async def test_junk_gets_clear_errors_and_the_bot_plays_on(sandbox: Sandbox, hom
             "code": "unknown_method",
             "message": "no method 'dance'; the methods are: "
             "hello, ping, status, stats, logs, reciters, control, listening, listening.export, "
-            "listening.forget, subscribe, unsubscribe",
+            "listening.forget, verse.post, subscribe, unsubscribe",
         }
         wrong = await ask(reader, writer, b'{"id": 2, "method": "control", "params": {"action": "play", '
                           b'"surah": "five"}}\n')  # fmt: skip

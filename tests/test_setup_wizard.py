@@ -48,6 +48,8 @@ QUESTIONS = [
 
 #: config.toml always holds the listening section, with its defaults unless set.
 LISTENING_DEFAULTS = {"count_deafened": False, "announce_achievements": False, "role_after_minutes": 0}
+#: ... and the daily verse's grace period (its pool is left out until set: every ayah).
+DAILY_VERSE_DEFAULTS = {"grace_minutes": 360}
 
 
 def lines(*answers: object) -> str:
@@ -84,6 +86,7 @@ def test_first_run_asks_every_question_and_saves_token_and_settings(home: Path) 
         "recitation": {"reciter": "sample-tones", "pause_when_empty": True},
         "backup": {"interval_minutes": 30},
         "listening": LISTENING_DEFAULTS,
+        "daily_verse": DAILY_VERSE_DEFAULTS,
         "alerts": {"admin_user": ADMIN},
         "guilds": [{"id": GUILD, "voice_channel": VOICE, "panel_channel": PANEL}],
     }
@@ -145,6 +148,7 @@ def test_rerun_replaces_the_token_and_changes_and_removes_servers(home: Path) ->
         "recitation": {"reciter": "sample-tones", "pause_when_empty": False},
         "backup": {"interval_minutes": 30},
         "listening": LISTENING_DEFAULTS,
+        "daily_verse": DAILY_VERSE_DEFAULTS,
         "guilds": [{"id": other_guild, "voice_channel": other_voice, "controller_role": ROLE}],
     }
 
@@ -200,6 +204,7 @@ def test_bad_answers_are_refused_with_the_reason_and_asked_again(home: Path) -> 
         "recitation": {"reciter": "sample-tones", "pause_when_empty": False},
         "backup": {"interval_minutes": 45},
         "listening": LISTENING_DEFAULTS,
+        "daily_verse": DAILY_VERSE_DEFAULTS,
         "guilds": [{"id": GUILD, "voice_channel": VOICE}],
     }
 
@@ -260,6 +265,7 @@ def test_no_prompt_needs_only_the_token(tmp_path: Path, token_file: Path) -> Non
         "recitation": {"pause_when_empty": False},
         "backup": {"interval_minutes": 60},
         "listening": LISTENING_DEFAULTS,
+        "daily_verse": DAILY_VERSE_DEFAULTS,
     }
 
 
@@ -282,6 +288,7 @@ def test_no_prompt_takes_every_option_and_later_adds_a_server(home: Path, token_
         "recitation": {"reciter": "sample-tones", "pause_when_empty": True},
         "backup": {"interval_minutes": 15},
         "listening": LISTENING_DEFAULTS,
+        "daily_verse": DAILY_VERSE_DEFAULTS,
         "alerts": {"admin_user": ADMIN},
         "guilds": [
             {"id": GUILD, "voice_channel": VOICE, "panel_channel": PANEL, "controller_role": ROLE},
