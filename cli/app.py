@@ -21,6 +21,7 @@ from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
 from quranbot.cli.service import service_app
 from quranbot.cli.setup import setup_command
+from quranbot.cli.soak import soak_command
 from quranbot.cli.stats import stats_app
 from quranbot.cli.status import status_command
 from quranbot.cli.steer import next_command, pause_command, play_command, previous_command, resume_command
@@ -79,6 +80,7 @@ app.command("previous")(previous_command)
 app.command("logs")(logs_command)
 app.command("doctor")(doctor_command)
 app.command("ayah")(ayah_command)
+app.command("soak")(soak_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(config_app, name="config")
 app.add_typer(quiz_app, name="quiz")

@@ -14,6 +14,7 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import pytest
 from processes import lock_held_by_child
@@ -23,7 +24,7 @@ from quranbot.store.lock import StateLocked, lock_holder
 from quranbot.store.records import GuildPlayback, GuildSettings, QuizScore
 from quranbot.store.schema import SCHEMAS, Migration, Schema, SchemaTooNew
 from quranbot.store.state import StateStore, StoreUnavailable
-from quranbot.store.storage import CorruptStateFile, parse_state_bytes
+from quranbot.store.storage import AtomicJSONStorage, CorruptStateFile, ReusingJSONStorage, parse_state_bytes
 
 
 def store(tmp_path: Path, **kwargs: object) -> StateStore:
@@ -370,3 +371,47 @@ def test_the_flusher_writes_statistics_on_their_own_slower_interval(tmp_path: Pa
         assert state.listening(1, 7).seconds == 30.0  # still readable from the buffer
     on_disk = json.loads((tmp_path / "state" / STATS).read_text())  # close() flushed everything
     assert on_disk["guild:1"]["7"]["seconds"] == 30.0
+
+
+# -- stats.json: the encoded records reused between flushes -----------------------------------------------
+MEMBERS = range(50)
+
+
+def test_reused_bytes_are_exactly_what_a_full_encode_writes(tmp_path: Path) -> None:
+    """ReusingJSONStorage (stats.json) writes, flush after flush, the same bytes as json.dumps of the
+    whole data: records replaced, added and removed in between included."""
+    storage = ReusingJSONStorage(tmp_path / "stats.json")
+    data: dict[str, dict[str, Any]] = {
+        "guild:1": {
+            str(u): {"user_id": u, "seconds": u * 1.5, "daily": {"2026-12-04": u}} for u in range(50)
+        },
+        "_meta": {"1": {"version": 3}},
+    }
+    for round_ in range(4):
+        storage.write(data)
+        written = (tmp_path / "stats.json").read_bytes()
+        assert written == AtomicJSONStorage.encode(data), round_
+        assert json.loads(written) == data
+        table = dict(data["guild:1"])
+        table[str(round_)] = {"user_id": round_, "seconds": 99.0 + round_, "name": "عربي"}  # replaced
+        table.pop(str(40 + round_), None)  # removed
+        table[str(1000 + round_)] = {"user_id": 1000 + round_}  # added
+        data = {**data, "guild:1": table}
+
+
+def test_a_flush_of_the_real_store_writes_every_member_as_they_are(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state", tmp_path / "backups").open()
+    try:
+        for user in range(1, 201):
+            store.buffered_listening(7, user).seconds = float(user)
+        store.flush(statistics=True)
+        for user in (3, 150):  # a few change between flushes, as listeners do
+            store.buffered_listening(7, user).seconds += 15.0
+        store.flush(statistics=True)
+        store.forget_listening(99, 7)
+    finally:
+        store.close()
+    with StateStore(tmp_path / "state", tmp_path / "backups") as reopened:
+        seconds = {s.user_id: s.seconds for s in reopened.all_listening(7)}
+    assert seconds[3] == 18.0 and seconds[150] == 165.0 and seconds[200] == 200.0
+    assert 99 not in seconds and len(seconds) == 199

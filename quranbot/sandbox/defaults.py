@@ -43,8 +43,15 @@ class DefaultGuild:
 
 def populate_default(world: World, token: str | None = None) -> DefaultGuild:
     application = world.add_application("QuranBot", token=token)
+    return add_guild_with_bot(world, application, "Sandbox Guild")
+
+
+def add_guild_with_bot(world: World, application: Application, name: str) -> DefaultGuild:
+    """A guild like the default one (its admin, a listener, the bot with its role, the usual channels),
+    for tests and the soak that run the bot in several guilds. Add it before the bot connects, or it
+    arrives like a guild the bot was invited to."""
     owner = world.new_user("admin")
-    guild = world.add_guild("Sandbox Guild", owner)
+    guild = world.add_guild(name, owner)
     admin_role = world.add_role(guild, "Admin", Permission.ADMINISTRATOR)
     controller_role = world.add_role(guild, "Quran Controller")
     bot_role = world.add_role(guild, "QuranBot", BOT_PERMISSIONS)

@@ -33,7 +33,12 @@ from quranbot.store.records import (
     SurahAudience,
 )
 from quranbot.store.schema import SCHEMAS, Data, Schema
-from quranbot.store.storage import AtomicJSONStorage, CorruptStateFile, parse_state_bytes
+from quranbot.store.storage import (
+    AtomicJSONStorage,
+    CorruptStateFile,
+    ReusingJSONStorage,
+    parse_state_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +147,14 @@ class StateStore:
         upgraded, changed = self._schemas[name].upgrade(data)
         if changed:
             atomic_write_bytes(path, AtomicJSONStorage.encode(upgraded))
-        return StateDB(path, storage=AtomicJSONStorage)
+        if name != STATS:
+            return StateDB(path, storage=AtomicJSONStorage)
+        # stats.json is large and rewritten every statistics interval: its documents' bytes are reused
+        db = StateDB(path, storage=ReusingJSONStorage)
+        storage = db.storage
+        assert isinstance(storage, ReusingJSONStorage)
+        storage.prime()
+        return db
 
     def _recover(self, path: Path, problem: CorruptStateFile) -> Data | None:
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -67,9 +67,13 @@ class AtomicJSONStorage(Storage):
     def encode(data: Data) -> bytes:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
+    def serialise(self, data: Data) -> bytes:
+        """The bytes `write` puts on disk (a subclass may reuse earlier work)."""
+        return self.encode(data)
+
     def write(self, data: Data) -> None:
         try:
-            atomic_write_bytes(self.path, self.encode(data))
+            atomic_write_bytes(self.path, self.serialise(data))
         except OSError:
             self._cache = None  # the file on disk still holds the previous version; read it again
             raise
@@ -78,3 +82,55 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         self._cache = None
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class ReusingJSONStorage(AtomicJSONStorage):
+    """For stats.json: each document is encoded once and its bytes reused while the document is the same
+    object, so a flush re-encodes only the members whose records were replaced.
+
+    Why: `json.dumps` is one C call that holds the GIL for all of it, and 10,000 members' records (about
+    5 KiB each) take about a second, during which discord.py's audio thread cannot send a frame. With
+    the bytes reused, a flush holds the GIL for the changed records and a join (bench/listening.py).
+    It relies on how the store writes this file: `StateTable.upsert_many` always stores new dicts, and
+    nothing else changes a stored document in place. A record mutated through the store's live
+    `ListeningStats` (whose nested lists and dicts the document shares until its flush) may be written
+    as it was at its last flush by a write of something else in between (a member forgotten); its own
+    flush, at most a statistics interval later, writes it as it is. The price is memory: the encoded
+    bytes are kept beside the parsed documents (about the file's size)."""
+
+    def __init__(self, path: str | Path, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        #: (table, document id) -> (the document object encoded, `"id":{...}` as bytes)
+        self._pieces: dict[tuple[str, str], tuple[object, bytes]] = {}
+
+    def prime(self) -> None:
+        """Encode what is on disk now, at open: before the bot recites, so that its first flush does not
+        hold the GIL for every record while audio plays."""
+        data = self.read()
+        if data:
+            self.serialise(data)
+
+    def serialise(self, data: Data) -> bytes:
+        pieces: dict[tuple[str, str], tuple[object, bytes]] = {}
+        tables = []
+        for name, table in data.items():
+            parts = []
+            for doc_id, document in table.items():
+                key = (name, doc_id)
+                known = self._pieces.get(key)
+                if known is not None and known[0] is document:
+                    piece = known
+                else:
+                    piece = (document, f"{_dumps(str(doc_id))}:{_dumps(document)}".encode())
+                pieces[key] = piece
+                parts.append(piece[1])
+            tables.append(_dumps(name).encode() + b":{" + b",".join(parts) + b"}")
+        self._pieces = pieces
+        return b"{" + b",".join(tables) + b"}"
+
+    def close(self) -> None:
+        super().close()
+        self._pieces = {}
