@@ -115,21 +115,23 @@ class ReusingJSONStorage(AtomicJSONStorage):
 
     def serialise(self, data: Data) -> bytes:
         pieces: dict[tuple[str, str], tuple[object, bytes]] = {}
-        tables = []
-        for name, table in data.items():
-            parts = []
-            for doc_id, document in table.items():
+        chunks: list[bytes] = [b"{"]  # one join at the end: the file is copied once, not per table
+        for number, (name, table) in enumerate(data.items()):
+            chunks.append(b"," if number else b"")
+            chunks.append(_dumps(name).encode() + b":{")
+            for index, (doc_id, document) in enumerate(table.items()):
                 key = (name, doc_id)
-                known = self._pieces.get(key)
-                if known is not None and known[0] is document:
-                    piece = known
-                else:
+                piece = self._pieces.get(key)
+                if piece is None or piece[0] is not document:
                     piece = (document, f"{_dumps(str(doc_id))}:{_dumps(document)}".encode())
                 pieces[key] = piece
-                parts.append(piece[1])
-            tables.append(_dumps(name).encode() + b":{" + b",".join(parts) + b"}")
+                if index:
+                    chunks.append(b",")
+                chunks.append(piece[1])
+            chunks.append(b"}")
+        chunks.append(b"}")
         self._pieces = pieces
-        return b"{" + b",".join(tables) + b"}"
+        return b"".join(chunks)
 
     def close(self) -> None:
         super().close()
