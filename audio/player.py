@@ -6,18 +6,36 @@ position (counted in Opus frames, exact) and the state. The voice layer calls `r
 next track is opened before the current one ends. Commands (`next`, `play_surah`, ...) come from the
 event loop and take effect at the next frame boundary.
 
+Track files are never opened or read by the player itself, nor under its lock: each track is read by
+a `_TrackReader`, a daemon thread of its own that opens the file and keeps up to READ_AHEAD_FRAMES
+packets ready in a small buffer. `read_frame()` only takes from that buffer; if it is empty (a slow
+disk) it returns SILENCE_FRAME for those 20 ms instead of waiting, and the position does not move. A
+track that does not answer within READ_DEADLINE_SECONDS (a dying disk, a hung network mount, a FIFO) is
+skipped with one log line, and the next one plays. The event loop, which takes the same lock for every
+command and for `now_playing()`, therefore never waits on a file (reciters' manifests, too, are read
+before the lock is taken). Readers end at `close()`, or by themselves once nobody has taken from them
+for READER_IDLE_SECONDS (the track is reopened at the same frame if it is needed again). A thread
+stuck in a read cannot be killed in Python: it holds nothing but its own file, it is a daemon, and the
+player neither reopens a file whose read has stalled nor starts more readers once MAX_STUCK_READERS of
+them are stuck.
+
 A "surah" is one whole-surah file, or, for a per-ayah reciter, the chain of its ayah files (with the
 bismillah file first where the reciter has one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections import deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import cast
 
 from quranbot.audio.library import Library, LibraryError, Reciter, Track
 from quranbot.audio.ogg import OggError, iter_opus_packets
@@ -32,6 +50,28 @@ OPEN_AHEAD_FRAMES = 50
 RESTART_THRESHOLD_FRAMES = 3 * FRAMES_PER_SECOND
 #: An Opus packet of silence (the one Discord clients send).
 SILENCE_FRAME = b"\xf8\xff\xfe"
+#: A track whose file does not answer (open, or the next read) for this long is skipped.
+READ_DEADLINE_SECONDS = 2.0
+#: Packets a track's reader keeps ready (2 s): a disk that is slow for less than that is not heard.
+READ_AHEAD_FRAMES = 100
+#: A full reader sleeps until this few packets are left, so it wakes about once a second, not per frame.
+REFILL_AT_FRAMES = 50
+#: The most one `read_frame()` waits for its reader (a thread's scheduling, a page's read: within half a
+#: frame's budget), and only while the reader's request is younger than STALLED_SECONDS. A stalled
+#: reader gets no wait at all: the frame is silence.
+FRAME_WAIT_SECONDS = 0.010
+#: A reader nobody takes from for this long (a paused or abandoned player) closes its file and ends; the
+#: player reopens the track at the same frame when it needs it again.
+READER_IDLE_SECONDS = 30.0
+#: A read pending this long has stalled: `read_frame()` no longer waits for it, and its file is not
+#: opened by a second reader meanwhile (a command choosing it again is refused, the track skipped): a
+#: second thread would only hang beside the first.
+STALLED_SECONDS = 0.5
+#: Readers of one player stuck in a read past the deadline before it opens no more files (and holds
+#: its position, in silence) until one of them returns: a dying disk must not pile up threads.
+MAX_STUCK_READERS = 4
+#: How long `close()` waits for its readers' threads to end.
+CLOSE_WAIT_SECONDS = 0.5
 
 
 class PlayerState(StrEnum):
@@ -83,27 +123,160 @@ class NowPlaying:
 
 @dataclass(frozen=True)
 class PlayerEvent:
-    """`kind`: started, track_changed, surah_finished, progress, paused, resumed, skipped (a missing or
-    broken track).
+    """`kind`: started, track_changed, surah_finished, progress, paused, resumed, skipped (a missing,
+    broken or unresponsive track).
 
     `surah_finished` comes when a surah's last frame has played (its last track ended, not broken), with
-    `now` still on that surah; `track_changed` has detail "jump" when a command moved playback."""
+    `now` still on that surah; `track_changed` has detail "jump" when a command moved playback, and
+    otherwise comes with the new track's first frame."""
 
     kind: str
     now: NowPlaying
     detail: str = ""
 
 
+class _Status(Enum):
+    """What a reader with an empty buffer is doing."""
+
+    READING = "reading"  # more may come
+    ENDED = "ended"  # the end of the file, every packet taken
+    FAILED = "failed"  # stopped by an error (`error` says which)
+    EXPIRED = "expired"  # closed before the end (idle, or by the player): reopen at the same frame
+
+
+class _TrackReader:
+    """One track, read ahead by a daemon thread of its own: the only code that opens or reads a track.
+
+    The thread fills a buffer of up to READ_AHEAD_FRAMES packets and sleeps while it is full; the player
+    takes packets without ever waiting on the file. The buffer's lock is never held across a read, so
+    a read that never returns blocks this thread alone, which then holds nothing but its own file."""
+
+    def __init__(self, path: Path, start_frame: int) -> None:
+        self.path = path
+        self.start_frame = start_frame
+        self.error = ""
+        self._cond = threading.Condition(threading.Lock())
+        self._packets: deque[bytes] = deque()
+        self._status = _Status.READING
+        self._closed = False
+        #: Since when the thread has been asked for a packet it has not delivered yet (None: it sleeps
+        #: on a full buffer, or it has finished).
+        self._asked_at: float | None = time.monotonic()
+        self._waiters = 0
+        self._thread = threading.Thread(target=self._run, name=f"track reader {path.name}", daemon=True)
+        self._thread.start()
+
+    # -- the reader's thread ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        # A generator (typed as an Iterator): close() closes its file, here, even after a break.
+        packets = cast(Generator[bytes, None, None], iter_opus_packets(self.path, self.start_frame))
+        status, error = _Status.ENDED, ""
+        try:
+            for packet in packets:  # each step may block on the file system, never holding the lock
+                with self._cond:
+                    if self._closed:
+                        status = _Status.EXPIRED
+                        break
+                    self._packets.append(packet)
+                    if self._waiters:
+                        self._cond.notify_all()
+                    if len(self._packets) < READ_AHEAD_FRAMES:
+                        self._asked_at = time.monotonic()
+                        continue
+                    self._asked_at = None
+                    if not self._cond.wait_for(self._wanted, READER_IDLE_SECONDS):
+                        self._closed = True  # nobody takes: let the file go, the player reopens here
+                    if self._closed:
+                        status = _Status.EXPIRED
+                        break
+                    self._asked_at = time.monotonic()
+        except (OggError, OSError) as exc:
+            status, error = _Status.FAILED, str(exc)
+        except Exception as exc:  # a bug: reported like a broken file, never lost in a thread
+            log.exception("Reading %s failed unexpectedly", self.path)
+            status, error = _Status.FAILED, f"{type(exc).__name__}: {exc}"
+        finally:
+            with contextlib.suppress(OSError):
+                packets.close()  # closes the file, here, where blocking is harmless
+            with self._cond:
+                if self._closed:
+                    status = _Status.EXPIRED
+                    self._packets.clear()
+                self._status, self.error, self._asked_at = status, error, None
+                self._cond.notify_all()
+
+    def _wanted(self) -> bool:
+        return self._closed or len(self._packets) <= REFILL_AT_FRAMES
+
+    # -- the player's side ------------------------------------------------------------------------------
+    def take(self) -> bytes | _Status:
+        """The next packet, or, with the buffer empty, what the reader is doing. Never waits on I/O."""
+        with self._cond:
+            if self._packets:
+                packet = self._packets.popleft()
+                if len(self._packets) == REFILL_AT_FRAMES:
+                    if self._asked_at is None and self._status is _Status.READING:
+                        self._asked_at = time.monotonic()  # asked from now on, even before it wakes
+                    self._cond.notify_all()
+                return packet
+            return self._status
+
+    def wait(self, until: float) -> bool:
+        """Wait for a packet or the end, until `until`, unless the pending read has stalled (see
+        STALLED_SECONDS); True if something came."""
+        with self._cond:
+            self._waiters += 1
+            try:
+                while not self._packets and self._status is _Status.READING:
+                    now = time.monotonic()
+                    asked = self._asked_at
+                    if asked is None or now - asked >= STALLED_SECONDS or now >= until:
+                        return False
+                    self._cond.wait(until - now)
+                return True
+            finally:
+                self._waiters -= 1
+
+    def pending_for(self, now: float) -> float:
+        """How long the thread has been in an open or read that has not delivered yet (0: none)."""
+        asked = self._asked_at
+        return 0.0 if asked is None else now - asked
+
+    def overdue(self, now: float) -> bool:
+        """Asked for a packet READ_DEADLINE_SECONDS ago or more and still in that open or read."""
+        return self.pending_for(now) >= READ_DEADLINE_SECONDS
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop: a sleeping thread ends at once (closing its file); one inside a read, when it returns."""
+        with self._cond:
+            self._closed = True
+            self._packets.clear()
+            self._cond.notify_all()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
 @dataclass
 class _Open:
-    """A track being read: its packets, and how far into it we are."""
+    """A track being played: its reader, and how far into it we are."""
 
     track: Track
-    packets: Iterator[bytes]
+    reader: _TrackReader | None = None
+    #: The track's next frame (what a new reader starts at).
     frame: int = 0
-    first: bytes | None = None
+    #: Frames taken from it so far: 0 means it has not answered yet.
+    played: int = 0
     #: It stopped with a read error, so its surah was not heard to the end.
     broken: bool = False
+    #: The direction of travel when it was chosen: if it cannot play, its surah is skipped this way.
+    forward: bool = True
+    #: Why no reader may read it (an earlier read of the same file is stuck); "" if it may.
+    refused: str = ""
 
 
 @dataclass
@@ -134,6 +307,15 @@ class Player:
         self._cursor: _Cursor | None = None
         self._current: _Open | None = None
         self._next: tuple[_Cursor, _Open] | None = None
+        #: The next track was looked for (and opened, if there is one) for the current track.
+        self._looked_ahead = False
+        #: A `track_changed` is owed, sent with the new track's first frame.
+        self._announce = False
+        #: Tracks in a row that could not play at all: a whole cycle of them means nothing can.
+        self._failures = 0
+        self._readers: list[_TrackReader] = []
+        self._at_reader_cap = False
+        self._closed = False
         self._state = PlayerState.PAUSED if settings.paused else PlayerState.IDLE
         self.frames_sent = 0
         self._reported_missing: set[tuple[str, int]] = set()
@@ -141,42 +323,96 @@ class Player:
 
     # -- the audio thread ---------------------------------------------------------------------------------
     def read_frame(self) -> bytes:
-        """The next 20 ms Opus packet; b"" only when there is nothing at all to play."""
-        with self._lock:
-            if self._current is None and not self._start():
-                return b""
-            if self._state is PlayerState.PAUSED:
-                return SILENCE_FRAME  # the voice layer normally stops reading while paused
-            for _ in range(SURAH_COUNT * 2):  # skip broken tracks, but never loop forever
-                assert self._current is not None and self._cursor is not None
-                packet = self._pull(self._current)
-                if packet is not None:
-                    self._current.frame += 1
-                    self.frames_sent += 1
-                    if self._current.frame % FRAMES_PER_SECOND == 0:
-                        self._emit("progress")
-                    if self._frames_left() == OPEN_AHEAD_FRAMES:
-                        self._prepare_next()
-                    return packet
-                if not self._advance():
-                    return b""
-            return b""
+        """The next 20 ms Opus packet; SILENCE_FRAME while the track's reader has nothing ready (the
+        position does not move); b"" only when there is nothing at all to play. Never waits on a file:
+        at most FRAME_WAIT_SECONDS for a reader that has not stalled, and without holding the lock."""
+        if self._reciter is None and not self._closed:
+            self._find_reciter()
+        until = 0.0
+        while True:
+            with self._lock:
+                got = self._frame()
+            if not isinstance(got, _TrackReader):
+                return got
+            until = until or time.monotonic() + FRAME_WAIT_SECONDS
+            if not got.wait(until):
+                return SILENCE_FRAME
 
-    def _pull(self, opened: _Open) -> bytes | None:
-        if opened.first is not None:
-            packet, opened.first = opened.first, None
-            return packet
-        try:
-            return next(opened.packets)
-        except StopIteration:
-            return None
-        except (OggError, OSError) as exc:
-            opened.broken = True
-            self._emit("skipped", f"{opened.track.file} stopped playing: {exc}")
+    def _frame(self) -> bytes | _TrackReader:
+        """One frame's work under the lock: a packet, b"", or the reader to wait for (its buffer is empty)."""
+        if self._closed or (self._current is None and not self._start()):
+            return b""
+        if self._state is PlayerState.PAUSED:
+            return SILENCE_FRAME  # the voice layer normally stops reading while paused
+        for _ in range(SURAH_COUNT * 2):  # skip tracks that cannot play, but never loop forever
+            current = self._current
+            assert current is not None
+            if current.reader is None and not current.refused:
+                self._attach_reader(current)  # after close or idle; or not yet, at the cap
+                if current.reader is None and not current.refused:
+                    return SILENCE_FRAME  # too many reads are stuck: hold the position until one returns
+            reader = current.reader
+            got = _Status.FAILED if reader is None else reader.take()
+            if isinstance(got, bytes):
+                return self._played(current, got)
+            if got is _Status.EXPIRED:
+                current.reader = None
+                continue
+            reason = current.refused or (reader.error if reader is not None else "")
+            if got is _Status.READING:
+                assert reader is not None
+                if not reader.overdue(time.monotonic()):
+                    return reader
+                reason = f"did not answer in {READ_DEADLINE_SECONDS:g} s"
+                got = _Status.FAILED
+            moved = self._advance() if got is _Status.ENDED else self._fail(current, reason)
+            if not moved:
+                return b""
+        return b""
+
+    def _played(self, current: _Open, packet: bytes) -> bytes:
+        current.frame += 1
+        current.played += 1
+        self.frames_sent += 1
+        self._failures = 0
+        if current.played == 1:
+            self._reported_broken.discard(current.track.file)
+            if self._announce:
+                self._announce = False
+                self._emit("track_changed")
+        if current.frame % FRAMES_PER_SECOND == 0:
+            self._emit("progress")
+        if not self._looked_ahead and self._frames_left() <= OPEN_AHEAD_FRAMES:
+            self._prepare_next()
+        return packet
+
+    def _fail(self, current: _Open, reason: str) -> bool:
+        """The current track cannot go on: say so, and move on. One that never answered is skipped with
+        its surah, in the direction of travel; one that stopped midway, by going on to the next track."""
+        self._release(current)
+        current.broken = True
+        file = current.track.file
+        if current.played:
+            self._emit("skipped", f"{file} stopped playing: {reason}")
             log.error(
-                "Track %s of %s is broken (%s); skipping it", opened.track.file, self._settings.reciter, exc
+                "Track %s of %s stopped playing (%s); skipping it", file, self._settings.reciter, reason
             )
-            return None
+            return self._advance()
+        if file not in self._reported_broken:  # one line per broken file, not one per attempt
+            self._reported_broken.add(file)
+            name = self._reciter.name if self._reciter else self._settings.reciter
+            log.error("Cannot play %s of %s (%s); skipping it", file, name, reason)
+            self._emit("skipped", f"{file}: {reason}")
+        self._failures += 1
+        if self._failures > self._surahs_with_audio():
+            self._failures = 0  # a whole cycle and nothing played: nothing can (the caller tries again)
+            return False
+        assert self._cursor is not None
+        surah = self._following(self._cursor.surah, forward=current.forward, honour_loop=False)
+        if not self._open_at(surah, None, 0, forward=current.forward):
+            return False
+        self._announce = True
+        return True
 
     # -- commands (event loop) --------------------------------------------------------------------------
     def now_playing(self) -> NowPlaying:
@@ -235,7 +471,7 @@ class Player:
     def set_loop(self, loop: bool) -> None:
         with self._lock:
             self._settings = replace(self._settings, loop=loop)
-            self._next = None
+            self._drop_next()
 
     def set_shuffle(self, shuffle: bool) -> None:
         with self._lock:
@@ -245,28 +481,33 @@ class Player:
                 else self._settings.shuffle_order
             )
             self._settings = replace(self._settings, shuffle=shuffle, shuffle_order=order)
-            self._next = None
+            self._drop_next()
 
     def play_surah(self, surah: int, reciter: str | None = None) -> None:
+        found = self._known_reciter() if reciter is None else self._lookup(reciter)
         with self._lock:
-            if reciter is not None:
-                self._use_reciter(reciter)
+            self._adopt(found, switch=reciter is not None)
             self._jump(surah, ayah=None)
 
     def play_ayah(self, surah: int, ayah: int) -> None:
+        found = self._known_reciter()
         with self._lock:
-            reciter = self._require_reciter()
+            reciter = self._adopt(found)
             if ayah not in reciter.ayahs(surah):
                 raise PlayerError(f"{reciter.name} has no per-ayah audio for {surah}:{ayah}")
             self._jump(surah, ayah=ayah)
 
     def next(self) -> None:
+        found = self._known_reciter()
         with self._lock:
+            self._adopt(found)
             current = self._current_surah()
             self._jump(self._following(current, forward=True, honour_loop=False), ayah=None, avoid=current)
 
     def previous(self) -> None:
+        found = self._known_reciter()
         with self._lock:
+            self._adopt(found)
             now = self.now_playing()
             if now.position_frames > RESTART_THRESHOLD_FRAMES:
                 self._jump(now.surah, ayah=None)
@@ -277,33 +518,75 @@ class Player:
 
     def set_reciter(self, slug: str) -> None:
         """Switch reciter, keeping the surah (and the ayah where both reciters have per-ayah audio)."""
+        found = self._lookup(slug)
         with self._lock:
             now = self.now_playing()
-            self._use_reciter(slug)
-            reciter = self._require_reciter()
+            reciter = self._adopt(found, switch=True)
             ayah = now.ayah if now.ayah and now.ayah in reciter.ayahs(now.surah) else None
             self._jump(now.surah, ayah=ayah)
 
+    def close(self) -> None:
+        """Stop reading for good (the guild's recitation ends): every reader is told to stop and waited
+        for briefly, so no thread or file is left behind, except a read stuck in the file system, whose
+        thread ends when that read returns. Afterwards `read_frame()` returns b"" and commands only change
+        the settings to save."""
+        with self._lock:
+            self._closed = True
+            readers, self._readers = self._readers, []
+            for reader in readers:
+                reader.close()
+            for opened in (self._current, self._next[1] if self._next else None):
+                if opened is not None:
+                    opened.reader = None
+        deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+        for reader in readers:
+            reader.join(max(0.0, deadline - time.monotonic()))
+        stuck = [reader.path.name for reader in readers if reader.alive]
+        if stuck:
+            log.warning(
+                "Closed with %d read(s) still stuck in the file system: %s", len(stuck), ", ".join(stuck)
+            )
+
     # -- internals --------------------------------------------------------------------------------------
-    def _use_reciter(self, slug: str) -> None:
+    def _lookup(self, slug: str | None) -> Reciter:
+        """A reciter from the library (the first one without a slug). It reads manifest files, so it is
+        called before taking the lock, never under it."""
+        if slug is None:
+            reciters = self._library.reciters()
+            if not reciters:
+                raise PlayerError(
+                    "No reciters are imported: run `quranbot reciter import` (or `reciter sample`)"
+                )
+            return reciters[0]
         try:
-            reciter = self._library.get(slug)
+            return self._library.get(slug)
         except LibraryError as exc:
             raise PlayerError(str(exc)) from None
-        self._reciter = reciter
-        self._settings = replace(self._settings, reciter=reciter.slug)
+
+    def _known_reciter(self) -> Reciter:
+        """The current reciter, looked up (outside the lock) the first time."""
+        return self._reciter or self._lookup(self._settings.reciter)
+
+    def _find_reciter(self) -> None:
+        """Before the first frame: the saved reciter, looked up outside the lock."""
+        try:
+            found = self._lookup(self._settings.reciter)
+        except PlayerError as exc:
+            log.error("%s", exc)
+            return
+        with self._lock:
+            self._adopt(found)
+
+    def _adopt(self, reciter: Reciter, switch: bool = False) -> Reciter:
+        """Use `reciter` (looked up beforehand) if `switch` or if none is in use yet; the one in use."""
+        if switch or self._reciter is None:
+            self._reciter = reciter
+            self._settings = replace(self._settings, reciter=reciter.slug)
+        return self._reciter
 
     def _require_reciter(self) -> Reciter:
-        if self._reciter is None:
-            if self._settings.reciter is None:
-                reciters = self._library.reciters()
-                if not reciters:
-                    raise PlayerError(
-                        "No reciters are imported: run `quranbot reciter import` (or `reciter sample`)"
-                    )
-                self._settings = replace(self._settings, reciter=reciters[0].slug)
-            self._use_reciter(self._settings.reciter or "")
-        assert self._reciter is not None
+        if self._reciter is None:  # commands and read_frame look it up first, outside the lock
+            raise PlayerError("No reciter is loaded")
         return self._reciter
 
     def _current_surah(self) -> int:
@@ -311,35 +594,34 @@ class Player:
 
     def _start(self) -> bool:
         """Open the saved position (first call) after a restart; False if nothing can play."""
-        try:
-            self._require_reciter()
-        except PlayerError as exc:
-            log.error("%s", exc)
-            return False
+        if self._reciter is None:
+            return False  # read_frame() logged why
         settings = self._settings
-        opened = self._open_at(settings.surah, settings.ayah, settings.position_frames)
-        if not opened:
+        if not self._open_at(settings.surah, settings.ayah, settings.position_frames):
             return False
         if self._state is not PlayerState.PAUSED:
             self._state = PlayerState.PLAYING
+        self._announce = False
         self._emit("started")
         return True
 
     def _open_at(
         self, surah: int, ayah: int | None, frame: int, forward: bool = True, avoid: int | None = None
     ) -> bool:
-        """Make `surah` (from `ayah`, at `frame` into that track) current; surahs it cannot play are
-        skipped in the direction of travel (`previous` goes back past a missing surah, not forward)."""
+        """Make `surah` (from `ayah`, at `frame` into that track) current; surahs without audio are
+        skipped in the direction of travel (`previous` goes back past a missing surah, not forward), and
+        so, when its reader reports it, is one whose file cannot play."""
         for _ in range(SURAH_COUNT):
             cursor = None if surah == avoid and self._several_surahs() else self._cursor_for(surah)
             if cursor is not None:
                 if ayah is not None:
                     cursor.index = next((i for i, t in enumerate(cursor.tracks) if t.ayah == ayah), 0)
                     cursor.frames_before = sum(t.frames for t in cursor.tracks[: cursor.index])
-                opened = self._open(cursor.tracks[cursor.index], frame)
-                if opened is not None:
-                    self._cursor, self._current, self._next = cursor, opened, None
-                    return True
+                self._release(self._current)
+                self._drop_next()
+                self._cursor = cursor
+                self._current = self._open(cursor.tracks[cursor.index], frame, forward)
+                return True
             surah = self._following(surah, forward=forward, honour_loop=False)
             ayah, frame = None, 0
         return False
@@ -361,21 +643,53 @@ class Player:
             return None
         return _Cursor(surah=surah, tracks=tracks, total_frames=sum(t.frames for t in tracks))
 
-    def _open(self, track: Track, frame: int = 0) -> _Open | None:
-        assert self._reciter is not None
-        path = self._reciter.path(track)
+    def _open(self, track: Track, frame: int = 0, forward: bool = True) -> _Open:
+        """The track, its reader started (no I/O here: the reader's thread opens the file)."""
+        opened = _Open(track=track, frame=min(frame, max(0, track.frames - 1)), forward=forward)
+        self._attach_reader(opened)
+        return opened
+
+    def _attach_reader(self, opened: _Open) -> None:
+        """Start a reader for `opened` at its frame. A file whose earlier read has stalled is refused
+        (`refused` says why); with MAX_STUCK_READERS stuck, none is started (tried again each frame)."""
+        if self._closed:
+            return
+        now = time.monotonic()
+        self._readers = [reader for reader in self._readers if reader.alive]
+        stalled = [reader for reader in self._readers if reader.pending_for(now) >= STALLED_SECONDS]
+        path = self._require_reciter().path(opened.track)
+        if any(reader.path == path for reader in stalled):
+            opened.refused = "still not answering: an earlier read of it has not returned"
+            return
+        stuck = [reader for reader in self._readers if reader.overdue(now)]
+        if len(stuck) >= MAX_STUCK_READERS:
+            if not self._at_reader_cap:
+                self._at_reader_cap = True
+                log.error(
+                    "%d reads of track files are stuck (a dying disk or a hung mount?): opening no other "
+                    "file until one of them returns",
+                    len(stuck),
+                )
+            return
+        self._at_reader_cap = False
         try:
-            packets = iter_opus_packets(path, start_frame=min(frame, max(0, track.frames - 1)))
-            first = next(packets)
-        except (OggError, OSError, StopIteration) as exc:
-            reason = "it is empty" if isinstance(exc, StopIteration) else str(exc)
-            if track.file not in self._reported_broken:  # one line per broken file, not one per attempt
-                self._reported_broken.add(track.file)
-                log.error("Cannot play %s of %s (%s); skipping it", track.file, self._reciter.name, reason)
-                self._emit("skipped", f"{track.file}: {reason}")
-            return None
-        self._reported_broken.discard(track.file)
-        return _Open(track=track, packets=packets, frame=min(frame, max(0, track.frames - 1)), first=first)
+            reader = _TrackReader(path, opened.frame)
+        except RuntimeError as exc:  # no thread could be started
+            opened.refused = f"no thread to read it: {exc}"
+            return
+        self._readers.append(reader)
+        opened.reader = reader
+
+    def _release(self, opened: _Open | None) -> None:
+        if opened is not None and opened.reader is not None:
+            opened.reader.close()
+            opened.reader = None
+
+    def _drop_next(self) -> None:
+        if self._next is not None:
+            self._release(self._next[1])
+        self._next = None
+        self._looked_ahead = False
 
     def _frames_left(self) -> int:
         assert self._current is not None
@@ -404,14 +718,17 @@ class Player:
         reciter = self._reciter
         return reciter is not None and len({s for s, _ in reciter.tracks}) > 1
 
+    def _surahs_with_audio(self) -> int:
+        reciter = self._reciter
+        return len({s for s, _ in reciter.tracks}) if reciter is not None else 0
+
     def _prepare_next(self) -> None:
+        """Open the track that follows, so its reader has packets ready when the current one ends."""
+        self._looked_ahead = True
         upcoming = self._upcoming()
-        if upcoming is None:
-            return
-        cursor, index = upcoming
-        opened = self._open(cursor.tracks[index])
-        if opened is not None:
-            self._next = (cursor, opened)
+        if upcoming is not None:
+            cursor, index = upcoming
+            self._next = (cursor, self._open(cursor.tracks[index]))
 
     def _advance(self) -> bool:
         """The current track ended: switch to the one opened ahead (or open it now)."""
@@ -424,14 +741,16 @@ class Player:
         if self._next is None:
             if not self._skip_forward():
                 return False
-            self._emit("track_changed")
+            self._announce = True
             return True
         cursor, opened = self._next
         changed_surah = self._cursor is None or cursor.surah != self._cursor.surah or cursor.index == 0
+        self._release(current)
         self._cursor, self._current, self._next = cursor, opened, None
+        self._looked_ahead = False
         if changed_surah:
             self._remember_order(cursor.surah)
-        self._emit("track_changed")
+        self._announce = True
         return True
 
     def _skip_forward(self) -> bool:
@@ -449,6 +768,7 @@ class Player:
         if self._state is PlayerState.IDLE:
             self._state = PlayerState.PLAYING
         self._remember_order(self._current_surah())
+        self._announce = False
         self._emit("track_changed", "jump")
 
     def _following(self, surah: int, forward: bool, honour_loop: bool) -> int:

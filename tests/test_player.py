@@ -7,14 +7,31 @@ the voice thread would, and each packet is traced back to its track by content.
 from __future__ import annotations
 
 import itertools
+import logging
+import os
 import random
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from test_hung_track import fifo_in_place_of, reader_threads, release_fifo
 
+from quranbot.audio import player as player_module
 from quranbot.audio.library import Library, Reciter, Track, new_staging_dir, publish, track_file_name
 from quranbot.audio.ogg import iter_opus_packets, probe_ogg_opus
-from quranbot.audio.player import Player, PlayerError, PlayerEvent, PlayerSettings, PlayerState
+from quranbot.audio.player import (
+    READ_DEADLINE_SECONDS,
+    SILENCE_FRAME,
+    Player,
+    PlayerError,
+    PlayerEvent,
+    PlayerSettings,
+    PlayerState,
+)
 from quranbot.audio.sample import write_sample_reciter
 from quranbot.audio.tone import write_tones
 
@@ -189,3 +206,262 @@ def test_no_reciters_is_a_clear_error(tmp_path: Path) -> None:
     assert player.read_frame() == b""
     with pytest.raises(PlayerError, match="No reciters are imported"):
         player.play_surah(1)
+
+
+# -- a track that never answers (issue 15): nothing may wait for it ------------------------------------
+# Surah 3 of a copy of the library is a FIFO nobody writes: opening it blocks, as a read from a dying
+# disk or a hung network mount never returns. Frames are read every 20 ms, as discord.py's audio thread
+# reads them, while another thread plays the event loop's part.
+
+#: A bound for a call that takes microseconds (a hang takes seconds): generous, the machine is noisy.
+QUICK = 0.25
+
+
+def typical(durations: list[float]) -> float:
+    """The 95th percentile: what nearly every call takes, past the noisy machine's rare stalls."""
+    return sorted(durations)[int(len(durations) * 0.95)]
+
+
+@pytest.fixture
+def hung(tmp_path: Path, library_dir: Path) -> Iterator[tuple[Library, Path]]:
+    """A copy of the library whose sample-tones surah 3 is a FIFO; at the end, reads stuck on it end."""
+    audio_dir = tmp_path / "audio"
+    shutil.copytree(library_dir, audio_dir)
+    library = Library(audio_dir)
+    reciter = library.get("sample-tones")
+    fifo = fifo_in_place_of(reciter.path(reciter.tracks[(3, None)]))
+    yield library, fifo
+    release_fifo(fifo)
+
+
+def tones(library_dir: Path, surah: int) -> list[bytes]:
+    reciter = Library(library_dir).get("sample-tones")
+    return list(iter_opus_packets(reciter.path(reciter.tracks[(surah, None)])))
+
+
+def paced(
+    player: Player, done: Callable[[list[bytes]], bool], limit: float
+) -> tuple[list[bytes], list[float]]:
+    """read_frame() every 20 ms until `done(packets)`: the packets, and how long each call took."""
+    packets: list[bytes] = []
+    durations: list[float] = []
+    start = time.perf_counter()
+    while not done(packets) and time.perf_counter() - start < limit:
+        called = time.perf_counter()
+        packets.append(player.read_frame())
+        durations.append(time.perf_counter() - called)
+        delay = start + 0.02 * len(packets) - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+    return packets, durations
+
+
+@contextmanager
+def prodding(*calls: Callable[[], object]) -> Iterator[list[float]]:
+    """Another thread (the event loop's part) making `calls` every 10 ms; yields how long each took."""
+    durations: list[float] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            for call in calls:
+                called = time.perf_counter()
+                call()
+                durations.append(time.perf_counter() - called)
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=run, name="event loop stand-in", daemon=True)
+    thread.start()
+    try:
+        yield durations
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def in_another_thread(call: Callable[[], object]) -> float:
+    """Run `call` as the event loop would, from a thread of its own; how long it took."""
+    took: list[float] = []
+
+    def run() -> None:
+        called = time.perf_counter()
+        call()
+        took.append(time.perf_counter() - called)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    assert took, "the call did not return"
+    return took[0]
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_track_that_never_answers_is_skipped_and_nothing_waits_for_it(
+    hung: tuple[Library, Path], library_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    library, fifo = hung
+    caplog.set_level(logging.INFO, logger="quranbot.audio.player")
+    events: list[PlayerEvent] = []
+    player = Player(library, PlayerSettings(reciter="sample-tones", surah=2), events.append)
+    target = 3 * FRAMES + 10  # surahs 2, 5 and 114 whole (3 hangs, 4 is missing), then 10 frames of 1
+    with prodding(player.now_playing, player.settings) as commands:
+        packets, reads = paced(player, lambda _: player.frames_sent >= target, 4 * READ_DEADLINE_SECONDS + 4)
+
+    audio = [packet for packet in packets if packet != SILENCE_FRAME]
+    expected = tones(library_dir, 2) + tones(library_dir, 5) + tones(library_dir, 114) + tones(library_dir, 1)
+    assert audio == expected[:target]  # frame-exact: nothing lost, nothing repeated
+    silent = [i for i, packet in enumerate(packets) if packet == SILENCE_FRAME]
+    # One stretch of silence, where surah 3 would have been, at most the deadline long; none at 5→114→1.
+    assert silent == list(range(FRAMES, FRAMES + len(silent)))
+    assert 0 < len(silent) <= READ_DEADLINE_SECONDS * 50 + 10
+    assert max(reads) < QUICK and max(commands) < QUICK, (max(reads), max(commands))
+    assert typical(reads) < 0.005 and typical(commands) < 0.005, (typical(reads), typical(commands))
+    lines = [record.getMessage() for record in caplog.records if fifo.name in record.getMessage()]
+    assert len(lines) == 1 and f"did not answer in {READ_DEADLINE_SECONDS:g} s" in lines[0], lines
+    shown = [(e.kind, e.now.surah) for e in events if e.kind != "progress"]
+    assert shown[:6] == [
+        ("started", 2),
+        ("surah_finished", 2),
+        ("skipped", 3),
+        ("track_changed", 5),  # with 5's first frame: nothing announced 3, which never played
+        ("surah_finished", 5),
+        ("track_changed", 114),
+    ]
+    now = player.now_playing()
+    assert (now.surah, now.position_frames, player.frames_sent) == (1, 10, target)
+    assert len(reader_threads(fifo)) == 1  # the read stays stuck: it costs one thread, nothing else
+    player.close()
+
+
+def test_commands_answer_at_once_during_a_hang_and_a_stalled_file_is_not_reopened(
+    hung: tuple[Library, Path], library_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    library, fifo = hung
+    caplog.set_level(logging.INFO, logger="quranbot.audio.player")
+    player = Player(library, PlayerSettings(reciter="sample-tones", surah=2))
+    paced(player, lambda packets: len(packets) > FRAMES + 5, 3.0)  # surah 2, then into the hang
+    assert player.now_playing().surah == 3 and player.read_frame() == SILENCE_FRAME
+
+    assert in_another_thread(player.next) < QUICK
+    assert player.now_playing().surah == 5
+    following, _ = paced(player, lambda packets: len(packets) >= 10, 1.0)
+    heard = [packet for packet in following if packet != SILENCE_FRAME]
+    assert len(heard) >= 8 and heard == tones(library_dir, 5)[: len(heard)]  # at once, not after a deadline
+
+    assert in_another_thread(lambda: player.play_surah(3)) < QUICK  # its first read is still stuck
+    again, _ = paced(player, lambda packets: len(packets) >= 10, 1.0)
+    heard = [packet for packet in again if packet != SILENCE_FRAME]
+    assert len(heard) >= 8 and heard == tones(library_dir, 5)[: len(heard)]  # skipped to 5 at once
+    assert len(reader_threads(fifo)) == 1  # and no second thread hangs beside the first
+    lines = [record.getMessage() for record in caplog.records if fifo.name in record.getMessage()]
+    assert len(lines) == 1 and "still not answering" in lines[0], lines
+    player.close()
+
+
+def test_close_leaves_only_the_stuck_read_which_ends_when_the_fifo_answers(
+    hung: tuple[Library, Path],
+) -> None:
+    library, fifo = hung
+    threads, fds = set(threading.enumerate()), open_fds()
+    player = Player(library, PlayerSettings(reciter="sample-tones", surah=2))
+    paced(player, lambda packets: len(packets) > FRAMES + 5, 3.0)  # into the hang
+    player.close()
+    assert player.read_frame() == b""
+    extra = [thread for thread in threading.enumerate() if thread not in threads]
+    assert extra == reader_threads(fifo) and len(extra) == 1 and extra[0].daemon
+    assert open_fds() == fds  # the stuck open holds no descriptor yet; every other file was closed
+    release_fifo(fifo)  # a writer comes: the open returns, finds nothing, and the thread ends
+    assert not [thread for thread in threading.enumerate() if thread not in threads]
+    assert open_fds() == fds
+
+
+@pytest.fixture(scope="module")
+def long_library(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """Two 3 s surahs: longer than a reader's buffer, so readers sleep on a full buffer, files open."""
+    audio_dir = tmp_path_factory.mktemp("long") / "audio"
+    write_sample_reciter(audio_dir, seconds=3.0, surahs=[1, 2])
+    return Library(audio_dir)
+
+
+def new_threads_end(threads: set[threading.Thread], timeout: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while [thread for thread in threading.enumerate() if thread not in threads]:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_close_ends_every_reader_and_lets_every_file_go(long_library: Library) -> None:
+    threads, fds = set(threading.enumerate()), open_fds()
+    player = Player(long_library, PlayerSettings(reciter="sample-tones"))
+    for _ in range(120):  # past the point where the next surah is opened ahead
+        assert player.read_frame()
+    deadline = time.monotonic() + 5
+    while open_fds() == fds and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert open_fds() > fds  # the next surah's reader holds its file while it waits for the player
+    player.close()
+    assert not [thread for thread in threading.enumerate() if thread not in threads]
+    assert open_fds() == fds
+    assert player.read_frame() == b""
+
+
+def test_an_idle_reader_lets_its_file_go_and_playback_resumes_at_the_same_frame(
+    long_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(player_module, "READER_IDLE_SECONDS", 0.2)
+    reciter = long_library.get("sample-tones")
+    expected = list(iter_opus_packets(reciter.path(reciter.tracks[(1, None)])))
+    threads, fds = set(threading.enumerate()), open_fds()
+    player = Player(long_library, PlayerSettings(reciter="sample-tones"))
+    heard: list[bytes] = []
+    for _ in range(100):
+        if len(heard) < 10 and (packet := player.read_frame()) != SILENCE_FRAME:
+            heard.append(packet)
+    assert new_threads_end(threads)  # nobody reads (a paused or abandoned player): the reader ends
+    assert open_fds() == fds
+    for _ in range(20):
+        packet = player.read_frame()  # reopened at frame 10
+        if packet != SILENCE_FRAME:
+            heard.append(packet)
+    assert heard == expected[: len(heard)] and len(heard) >= 25
+    assert player.now_playing().position_frames == len(heard)
+    player.close()
+
+
+def test_stuck_reads_are_capped_and_playback_holds_until_one_returns(
+    hung: tuple[Library, Path],
+    library_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dying disk where every file hangs: past MAX_STUCK_READERS stuck reads the player opens nothing
+    more (silence, the position held) rather than leave a thread behind on every file it tries."""
+    library, fifo = hung
+    monkeypatch.setattr(player_module, "MAX_STUCK_READERS", 1)
+    monkeypatch.setattr(player_module, "READ_DEADLINE_SECONDS", 0.3)
+    reciter = library.get("sample-tones")
+    second = fifo_in_place_of(reciter.path(reciter.tracks[(5, None)]))
+    try:
+        player = Player(library, PlayerSettings(reciter="sample-tones", surah=2))
+        packets, _ = paced(player, lambda packets: len(packets) > FRAMES + 40, 3.0)
+        assert packets[-15:] == [SILENCE_FRAME] * 15  # 3 skipped; 5 not even opened: one read is stuck
+        assert player.now_playing().surah == 5 and not reader_threads(second)
+        assert "opening no other file until one of them returns" in caplog.text
+        release_fifo(fifo)  # the stuck read returns: 5 is opened, and hangs in turn; then 114 waits
+        packets, _ = paced(player, lambda packets: len(packets) >= 40, 2.0)
+        assert len(reader_threads(second)) == 1 and player.now_playing().surah == 114
+        assert packets[-15:] == [SILENCE_FRAME] * 15
+        release_fifo(second)
+        packets, _ = paced(
+            player, lambda packets: SILENCE_FRAME not in packets[-5:] and len(packets) > 5, 2.0
+        )
+        heard = [packet for packet in packets if packet != SILENCE_FRAME]
+        assert heard == tones(library_dir, 114)[: len(heard)] and player.frames_sent == FRAMES + len(heard)
+        player.close()
+    finally:
+        release_fifo(second)

@@ -135,14 +135,15 @@ async def hung_track(soak: Soak) -> str:
     aside = path.with_name(path.name + ".aside")
     os.rename(path, aside)
     os.mkfifo(path)
-    try:
-        await soak.control(guild.guild.id, action="play", surah=surah)
-        await soak.wait_recovered(timeout=20)
-    finally:
+
+    def restore() -> None:
         with contextlib.suppress(OSError):  # a reader blocked opening the FIFO gets EOF and moves on
             os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
         os.unlink(path)
         os.rename(aside, path)
+
+    soak.after_recovery.append(restore)  # once the bot has moved on (the soak times that)
+    await soak.control(guild.guild.id, action="play", surah=surah)
     return f"{guild.guild.name}: surah {surah}'s file hung"
 
 

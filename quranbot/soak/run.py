@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,8 @@ class Soak:
         self.present: dict[int, float] = {}  # user id -> monotonic time joined
         self.frames_per_surah = 0
         self.flood_unanswered = 0
+        #: What a fault undoes once the bot has recovered from it (a hung file put back).
+        self.after_recovery: list[Callable[[], None]] = []
         self.samples: list[checks.ProcessSample] = []
         self._positions: dict[int, tuple[int, int]] = {}  # guild -> (pid, absolute frames)
         self._client: tuple[int, ControlClient] | None = None
@@ -333,9 +336,14 @@ class Soak:
                     note = f"the fault itself failed: {exc!r}"
                     log.warning("%s at %.0f s: %s", kind, at, note)
                 recovered = await self.wait_recovered(30)
+                while self.after_recovery:
+                    self.after_recovery.pop()()
                 self.report.outcomes.append(Outcome(kind, at, note, recovered))
                 log.info("%s at %.0f s: %s; recovered %s", kind, at, note, recovered)
         finally:
+            while self.after_recovery:
+                with contextlib.suppress(OSError):
+                    self.after_recovery.pop()()
             if watcher is not None:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
