@@ -371,15 +371,15 @@ class Player:
         return b""
 
     def _played(self, current: _Open, packet: bytes) -> bytes:
+        if current.played == 0:
+            self._reported_broken.discard(current.track.file)
+            if self._announce:  # before the frame counts: the event says "at the start of this track"
+                self._announce = False
+                self._emit("track_changed")
         current.frame += 1
         current.played += 1
         self.frames_sent += 1
         self._failures = 0
-        if current.played == 1:
-            self._reported_broken.discard(current.track.file)
-            if self._announce:
-                self._announce = False
-                self._emit("track_changed")
         if current.frame % FRAMES_PER_SECOND == 0:
             self._emit("progress")
         if not self._looked_ahead and self._frames_left() <= OPEN_AHEAD_FRAMES:
