@@ -415,3 +415,52 @@ def test_a_flush_of_the_real_store_writes_every_member_as_they_are(tmp_path: Pat
         seconds = {s.user_id: s.seconds for s in reopened.all_listening(7)}
     assert seconds[3] == 18.0 and seconds[150] == 165.0 and seconds[200] == 200.0
     assert 99 not in seconds and len(seconds) == 199
+
+
+async def test_a_slow_flush_does_not_push_the_next_position_save_later(tmp_path: Path) -> None:
+    """The position is saved every interval counted from each flush's start: a flush that takes most of
+    the interval (a large statistics file) leaves the saves 0.5 s apart, not 0.5 s plus the flush."""
+    import asyncio
+    from itertools import pairwise
+
+    from quranbot.store.flusher import PeriodicFlusher
+
+    with store(tmp_path) as state:
+        flusher = PeriodicFlusher(state, interval=0.5)
+        starts: list[float] = []
+
+        def slow_flush() -> bool:
+            starts.append(time.monotonic())
+            time.sleep(0.3)  # on the event loop, as the real flush is
+            return True
+
+        flusher.flush_once = slow_flush  # type: ignore[method-assign]
+        running = asyncio.create_task(flusher.run())
+        await asyncio.sleep(2.2)
+        running.cancel()
+        await asyncio.wait({running})
+    gaps = [b - a for a, b in pairwise(starts)]
+    assert len(starts) >= 4 and max(gaps) < 0.6, gaps
+
+
+async def test_statistics_due_every_flush_are_written_every_flush(tmp_path: Path) -> None:
+    """With both intervals equal, every flush writes the statistics: a flush arriving a moment before
+    the statistics are due must not put them off a whole interval (a SIGKILL would lose twice as much)."""
+    import asyncio
+
+    from quranbot.store.flusher import PeriodicFlusher
+
+    with store(tmp_path) as state:
+        flusher = PeriodicFlusher(state, interval=0.2, statistics_interval=0.2)
+        accrued: list[float] = []
+
+        def accrue() -> None:  # what the bot does just before each statistics write
+            accrued.append(time.monotonic())
+            state.buffered_listening(1, 7).seconds += 0.2
+
+        flusher.before_statistics = accrue
+        running = asyncio.create_task(flusher.run())
+        await asyncio.sleep(1.3)
+        running.cancel()
+        await asyncio.wait({running})
+    assert len(accrued) >= 5, accrued

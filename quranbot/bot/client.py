@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -129,6 +130,20 @@ class QuranBot(commands.Bot):
     def player_changed(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:
         """Every player event, as `on_quran_event(guild_player, event)` for the cogs that show it."""
         self.dispatch("quran_event", guild_player, event)
+
+    async def close(self) -> None:
+        """Close as discord.py does, after ending its ready task, which `Client.close()` leaves running.
+
+        discord.py (2.7.1, state.py `_delay_ready`) dispatches `ready` from a task that waits
+        `guild_ready_timeout` (2 s) after the last GUILD_CREATE. A stop within those seconds would
+        leave it to dispatch on a closed client: an AttributeError from `_schedule_event` (the loop is
+        gone) and a coroutine never awaited. It is cancelled (it expects that) and awaited first.
+        """
+        ready: asyncio.Task[None] | None = getattr(self._connection, "_ready_task", None)
+        if ready is not None and not ready.done():
+            ready.cancel()
+            await asyncio.wait({ready})
+        await super().close()
 
     async def on_ready(self) -> None:
         assert self.user is not None

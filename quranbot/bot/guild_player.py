@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 #: Frames not advancing this long while playing counts as a stall.
 STALL_SECONDS = 10.0
 WATCHDOG_INTERVAL = 1.0
-CONNECT_TIMEOUT = 8.0
+#: One attempt to join voice; the watchdog tries again (with backoff) after a failed one. Short, because
+#: a handshake whose first UDP discovery packet was lost waits all of it (the soak's UDP silence).
+CONNECT_TIMEOUT = 5.0
 MAX_BACKOFF = 30.0
 
 
@@ -103,12 +105,15 @@ class GuildPlayer:
     async def stop(self) -> None:
         """Save the position and leave voice (at shutdown)."""
         self._stopping = True
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and not watchdog.done() and watchdog is not asyncio.current_task():
+            watchdog.cancel()
+            await asyncio.wait({watchdog})  # a rejoin in flight ends before we leave voice
         self.save()
         voice = self.voice_client
         if voice is not None:
             await voice.disconnect(force=True)
+        await asyncio.to_thread(self.player.close)  # its track readers stop (it waits for them briefly)
 
     @property
     def guild(self) -> discord.Guild | None:
@@ -159,7 +164,8 @@ class GuildPlayer:
                     await voice.disconnect(force=True)
                 voice = await channel.connect(self_deaf=True, timeout=CONNECT_TIMEOUT, reconnect=True)
         except (TimeoutError, discord.ClientException, discord.HTTPException) as exc:
-            log.warning("Could not join #%s in %s: %s", channel.name, channel.guild.name, exc or "timed out")
+            reason = str(exc) or f"timed out after {CONNECT_TIMEOUT:g} s"
+            log.warning("Could not join #%s in %s: %s", channel.name, channel.guild.name, reason)
             return False
         try:
             self._feed(voice)

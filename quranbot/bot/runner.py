@@ -135,6 +135,7 @@ async def _run_client(
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
+            await asyncio.wait({stopper})
             if runner in done:
                 runner.result()
             else:

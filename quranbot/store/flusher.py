@@ -56,10 +56,27 @@ class PeriodicFlusher:
             )  # fmt: skip
             return False
         if statistics:
-            self._statistics_due = time.monotonic() + self.statistics_interval
+            self._statistics_due = self._next_statistics(time.monotonic())
         return True
 
+    def _next_statistics(self, now: float) -> float:
+        """The next statistics time on their own fixed grid, as `run` keeps the flushes on theirs:
+        counted from the end of this flush instead, a tick arriving a moment before it would skip a
+        whole flush interval (statistics every 4 s, not 2, when both intervals are 2 s)."""
+        step = self.statistics_interval
+        if step <= 0:
+            return now
+        due = self._statistics_due + step
+        if due <= now:  # fell behind (a slow disk): the next grid time ahead, never a burst
+            due += ((now - due) // step + 1) * step
+        return due
+
     async def run(self) -> None:
+        """Flush every `interval` seconds, counted from the start of the previous flush, not its end:
+        a slow flush (a large statistics file, a slow disk) must not push the next position save later,
+        or a SIGKILL could lose more than the interval promises."""
+        due = time.monotonic() + self.interval
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            due = max(due + self.interval, time.monotonic())  # behind: once at once, never a burst
             self.flush_once()

@@ -65,11 +65,14 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
         self._role_again: set[int] = set()
         #: Per guild: the sync due when the next member has listened long enough for the role.
         self._role_timers: dict[int, asyncio.TimerHandle] = {}
+        self._closing = False
 
     async def cog_load(self) -> None:
         self.tick.start()
 
     async def cog_unload(self) -> None:
+        self._closing = True  # no new role syncs or notices from here on: nothing left to await them
+        tick = self.tick.get_task()
         self.tick.cancel()
         for timer in self._role_timers.values():
             timer.cancel()
@@ -77,6 +80,8 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if tick is not None:
+            await asyncio.wait({tick})
 
     # -- following the channel -------------------------------------------------------------------------
     @tasks.loop(seconds=TICK_SECONDS)
@@ -116,6 +121,8 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
     # -- the listener role and notices -----------------------------------------------------------------
     def _sync_roles(self, guild_id: int) -> None:
         """One sync at a time per guild; a change meanwhile runs one more after it."""
+        if self._closing:
+            return
         if guild_id in self._role_sync:
             self._role_again.add(guild_id)
             return
@@ -163,7 +170,7 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
     def _announce_all(self, achievements: Earned) -> None:
         for guild_id, user_id, earned in achievements:
             log.info("Member %s earned %s in guild %s", user_id, ", ".join(a.id for a in earned), guild_id)
-            if self.announce_achievements:
+            if self.announce_achievements and not self._closing:
                 self._own(asyncio.create_task(self._announce(guild_id, user_id, earned)))
 
     async def _announce(self, guild_id: int, user_id: int, earned: list[Achievement]) -> None:

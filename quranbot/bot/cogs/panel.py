@@ -81,15 +81,23 @@ class PanelUpdater:
         #: surah, or the next file of a surah, does not cost an edit, but the next ayah shown does.
         self.drawn: tuple[int, int | None, str | None] | None = None
         self._warned_channel: int | None = None
+        self._closed = False
 
     def request(self) -> None:
+        if self._closed:
+            return
         self._wanted += 1
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"panel updater {self.guild_id}")
 
-    def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def close(self) -> None:
+        """Stop editing (at shutdown) and wait until the edit in flight has ended, so none is left
+        running against a closing HTTP session."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})  # unlike `await task`, never swallows our own cancellation
 
     async def _run(self) -> None:
         backoff = 1.0
@@ -212,9 +220,11 @@ class PanelCog(commands.Cog):
         self.progress.start()
 
     async def cog_unload(self) -> None:
+        progress = self.progress.get_task()
         self.progress.cancel()
-        for updater in self._updaters.values():
-            updater.close()
+        if progress is not None:
+            await asyncio.wait({progress})
+        await asyncio.gather(*(updater.close() for updater in self._updaters.values()))
 
     # -- reading the guild ----------------------------------------------------------------------------
     @property

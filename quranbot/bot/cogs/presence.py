@@ -1,16 +1,25 @@
-"""The bot's presence: "Listening to Surah Al-Kahf · <reciter>", kept to Discord's update limits."""
+"""The bot's presence: "Listening to Surah Al-Kahf · <reciter>", kept to Discord's update limits.
+
+One update task at a time, owned here: the cog cancels and awaits it when it is unloaded (discord.py
+unloads every cog at the start of `Bot.close()`), so no update is left writing to a gateway that is
+closing, and none ends with an exception nobody retrieves.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
+import aiohttp
 import discord
 from discord.ext import commands
 
 from quranbot.audio.player import PlayerEvent
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.quran.metadata import load_metadata
+
+log = logging.getLogger(__name__)
 
 #: Discord allows about 5 presence updates a minute; one every 15 s leaves room.
 MIN_INTERVAL = 15.0
@@ -23,6 +32,14 @@ class PresenceCog(commands.Cog):
         self._wanted: str | None = None
         self._last = 0.0
         self._pending: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def cog_unload(self) -> None:
+        self._closing = True
+        task, self._pending = self._pending, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})  # unlike `await task`, never swallows our own cancellation
 
     @staticmethod
     def text_for(guild_player: GuildPlayer) -> str:
@@ -33,11 +50,12 @@ class PresenceCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_quran_event(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:
-        if event.kind not in ("started", "track_changed", "command"):
+        if event.kind not in ("started", "track_changed", "command") or self._closing:
             return
         self._wanted = self.text_for(guild_player)
         if self._pending is None or self._pending.done():
-            self._pending = asyncio.create_task(self._update())
+            self._pending = asyncio.create_task(self._update(), name="presence update")
+            self._pending.add_done_callback(_report_failure)
 
     async def _update(self) -> None:
         wait = self._last + MIN_INTERVAL - time.monotonic()
@@ -45,8 +63,22 @@ class PresenceCog(commands.Cog):
             await asyncio.sleep(wait)  # later changes in the meantime are folded into one update
         if self._wanted is None or self._wanted == self._shown:
             return
+        ws = self.bot.ws  # None before the first connection (discord.py types it as always set)
+        if self.bot.is_closed() or not ws or not ws.open:
+            return  # stopping, or (re)connecting: there is no gateway to tell now
         text = self._wanted
-        await self.bot.change_presence(
-            activity=discord.Activity(type=discord.ActivityType.listening, name=text)
-        )
+        try:
+            await self.bot.change_presence(
+                activity=discord.Activity(type=discord.ActivityType.listening, name=text)
+            )
+        except (ConnectionError, aiohttp.ClientConnectionError, discord.ConnectionClosed) as exc:
+            # The gateway is closing or reconnecting; the next surah's update tries again.
+            log.debug("Presence not updated (the gateway connection is closing): %r", exc)
+            return
         self._shown, self._last = text, time.monotonic()
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Retrieve the update's outcome: a failure is logged once, never "Task exception was never retrieved"."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("Updating the bot's presence failed", exc_info=task.exception())

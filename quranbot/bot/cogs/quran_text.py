@@ -79,6 +79,7 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         self.bot.remove_dynamic_items(AyahPage, SearchPage, ReciteButton)
         if self._index_ready is not None:
             self._index_ready.cancel()  # a stop within that half second: no task left pending
+            await asyncio.wait({self._index_ready})
 
     @property
     def recitation(self) -> RecitationCog | None:
