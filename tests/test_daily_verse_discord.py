@@ -13,6 +13,7 @@ import datetime
 import json
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from processes import finish, start_quranbot
@@ -138,17 +139,17 @@ async def test_posted_at_its_time_exactly_once_across_restarts(sandbox: Sandbox,
 async def test_a_post_missed_beyond_the_grace_is_skipped_not_made_late(
     sandbox: Sandbox, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    skip_midnight()
     d = sandbox.default
-    earlier = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=3)).strftime("%H:%M")
-    if earlier > datetime.datetime.now(datetime.UTC).strftime("%H:%M"):
-        earlier = "00:00"  # just after midnight: today's slot is at midnight, within a minute or so
+    # a zone where it is not near midnight now, so "3 minutes ago" is today's slot
+    zone = "UTC" if datetime.datetime.now(datetime.UTC).hour not in (0, 23) else "Asia/Tokyo"
+    local_now = datetime.datetime.now(ZoneInfo(zone))
+    earlier = (local_now - datetime.timedelta(minutes=3)).strftime("%H:%M")
     defaults = (GuildSettings(d.guild.id, daily_verse_channel_id=d.general.id, daily_verse_time=earlier),)
     bot = RunningBot(
         sandbox,
         home,
         min_run=RunningBot.READY,
-        timezone="UTC",
+        timezone=zone,
         guild_defaults=defaults,
         daily_verse_grace=datetime.timedelta(seconds=30),
     )
@@ -158,7 +159,7 @@ async def test_a_post_missed_beyond_the_grace_is_skipped_not_made_late(
         await bot.stop()
     assert verses(sandbox, d.general) == []
     assert "Skipped the daily verse of" in caplog.text and "missed while stopped" in caplog.text
-    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    today = datetime.datetime.now(ZoneInfo(zone)).date().isoformat()
     assert daily_verse_state(home, d.guild.id)[0] == today  # handled: not retried on the next start
 
 
