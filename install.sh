@@ -37,6 +37,8 @@ readonly MIN_PYTHON_MINOR=11
 readonly DEBIAN_PACKAGES=(ffmpeg libopus0 python3-venv)
 # The system install talks to Discord over TLS with the system's CA store (a minimal Debian has none).
 readonly SYSTEM_PACKAGES=("${DEBIAN_PACKAGES[@]}" ca-certificates)
+# A developer's tests also build the soak's small wall-clock shim (quranbot/soak/wallclock.c).
+readonly DEV_PACKAGES=("${DEBIAN_PACKAGES[@]}" gcc libc6-dev)
 
 # The directory holding this script is the project root, whatever the caller's cwd.
 PROJECT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -126,7 +128,7 @@ quranbot service install.
 
 Options:
   --dev         Developer setup from this repository: install the Debian packages
-                (${DEBIAN_PACKAGES[*]}), create .venv and pip install -e ".[dev]".
+                (${DEV_PACKAGES[*]}), create .venv and pip install -e ".[dev]".
                 Touches no system paths.
   --unattended  Ask no questions (for automation): answer yes to every confirmation.
   --uninstall   Stop and remove the service, ${PREFIX} and ${WRAPPER}.
@@ -583,7 +585,7 @@ install_dev() {
     # The cheap checks run before anything is installed, so a wrong system fails fast.
     check_os
     check_python allow-missing
-    install_debian_packages "${DEBIAN_PACKAGES[@]}"
+    install_debian_packages "${DEV_PACKAGES[@]}"
     [[ "${PYTHON_CHECKED}" == "yes" ]] || check_python
     create_venv "${DEV_VENV_DIR}"
     install_dev_python_packages

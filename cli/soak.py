@@ -29,9 +29,9 @@ def soak_command(
 
     Faults: gateway drops, voice close codes, kicks and moves, UDP silence, REST 429/503, a member flood
     on the panel, junk and a slow subscriber on the control socket, a hung track file, a full disk (as
-    root), SIGSTOP past the watchdog, a wall-clock step of an hour (with libfaketime), SIGKILL. Exit 1
-    if any promise broke (a fault not recovered within 10 s, a position lost, a state file unloadable,
-    listening counted twice, an unhandled exception)."""
+    root), SIGSTOP past the watchdog, wall-clock steps of an hour (a C compiler builds the shim),
+    SIGKILL. Exit 1 if any promise broke (a fault not recovered within 10 s, a position lost, a state
+    file unloadable, listening counted twice, a daily verse posted twice, an unhandled exception)."""
     from quranbot.soak.report import print_report
     from quranbot.soak.run import Soak
 

@@ -4,7 +4,7 @@ admin's terminal, the disk, the clock and the process itself.
 A fault is a coroutine on the running `Soak` (quranbot/soak/run.py) that breaks something and, for
 those with a duration (UDP silence, a full disk, a stopped process), lifts it again; the soak then
 measures how long the bot takes to recite again in every guild. Faults that need what this machine
-may not allow (root for a tmpfs, libfaketime for the clock) are left out of the draw by `available()`.
+may not allow (root for a tmpfs, a C compiler for the clock shim) are left out of the draw by `available()`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import os
 import random
 import signal
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quranbot.bot.panel_view import SEARCH
@@ -176,12 +175,20 @@ async def sigstop(soak: Soak) -> str:
     return f"SIGSTOP for {soak.supervisor.watchdog_seconds + 2:g} s"
 
 
-async def clock_step(soak: Soak) -> str:
-    """The wall clock steps by an hour (NTP after a long drift, a VM resumed), forwards then back."""
-    soak.clock_offset = 3600 if soak.clock_offset == 0 else 0
-    assert soak.faketime_file is not None
-    soak.faketime_file.write_text(f"{soak.clock_offset:+d}\n")
-    return "wall clock +1 h" if soak.clock_offset else "wall clock -1 h (back to true time)"
+def clock_step(hours: int) -> Fault:
+    """The wall clock steps by an hour (NTP after a long drift, a VM resumed); the monotonic clock does
+    not move, as with a real step (quranbot/soak/wallclock.py). The clock stays within an hour of true
+    time, as NTP keeps it: a step that would leave that goes the other way."""
+
+    async def step(soak: Soak) -> str:
+        assert soak.wall_clock is not None
+        seconds = hours * 3600
+        if abs(soak.wall_clock.offset + seconds) > 3600:
+            seconds = -seconds
+        soak.wall_clock.step(seconds)
+        return f"wall clock {seconds // 3600:+d} h (now {soak.wall_clock.offset // 3600:+d} h from true time)"
+
+    return step
 
 
 async def sigkill(soak: Soak) -> str:
@@ -209,39 +216,27 @@ FAULTS: dict[str, Fault] = {
     "hung track": hung_track,
     "disk full": disk_full,
     "SIGSTOP": sigstop,
-    "clock step": clock_step,
+    "clock +1 h": clock_step(+1),
+    "clock -1 h": clock_step(-1),
     "SIGKILL": sigkill,
 }
-
-
-#: Why the wall-clock step is not drawn: libfaketime, the tool for stepping one process's clock, breaks
-#: Python's `time.sleep` when it fakes the wall clock only (0.9.10, Debian 12: clock_nanosleep on the
-#: real monotonic clock answers EINVAL, and discord.py's audio thread dies of it); faking the monotonic
-#: clock too is not what NTP does; stepping the machine's own clock would disturb everything else on
-#: it. The bot's reactions to a step are tested where they live (tests/test_listening_rules.py,
-#: tests/test_daily_verse_rules.py).
-CLOCK_STEP_LEFT_OUT = (
-    "libfaketime 0.9.10 breaks Python's time.sleep when it fakes only the wall clock; "
-    "wall-clock steps are covered by the listening and daily-verse rule tests"
-)
-
-
-def faketime_library() -> Path | None:
-    """A library that steps the bot's wall clock and nothing else's: none that works here (above)."""
-    return None
 
 
 def can_mount() -> bool:
     return os.geteuid() == 0
 
 
-def available(can_tmpfs: bool, can_step_clock: bool) -> tuple[list[str], dict[str, str]]:
-    """The faults this machine can inject, and why each other one is left out."""
+CLOCK_STEPS = ("clock +1 h", "clock -1 h")
+
+
+def available(can_tmpfs: bool, clock_left_out: str | None) -> tuple[list[str], dict[str, str]]:
+    """The faults this machine can inject, and why each other one is left out (`clock_left_out`: why the
+    wall clock cannot be stepped, or None when it can)."""
     left_out = {}
     if not can_tmpfs:
         left_out["disk full"] = "needs root to mount a small tmpfs for the state"
-    if not can_step_clock:
-        left_out["clock step"] = CLOCK_STEP_LEFT_OUT
+    if clock_left_out is not None:
+        left_out.update(dict.fromkeys(CLOCK_STEPS, clock_left_out))
     return [name for name in FAULTS if name not in left_out], left_out
 
 

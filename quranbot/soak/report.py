@@ -45,6 +45,13 @@ def print_report(report: SoakReport, console: Console, command: str) -> None:
             "(over 1 would be time counted twice)",
             highlight=False,
         )
+    if report.daily_verses:
+        console.print(
+            "daily verse, set 30 min ahead (reached only by a clock step forward): "
+            + ", ".join(f"{guild} {count}×" for guild, count in report.daily_verses.items())
+            + " (over 1 would be a day posted twice)",
+            highlight=False,
+        )
     growth = report.growth
     if growth is not None:
         console.print(

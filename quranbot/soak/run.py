@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import random
 import shutil
@@ -22,17 +23,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from quranbot.audio.library import Library
 from quranbot.audio.sample import SAMPLE_SLUG, write_sample_reciter
+from quranbot.config.timezones import system_timezone
 from quranbot.control.client import ControlClient, ControlError
 from quranbot.paths import Paths
 from quranbot.sandbox.defaults import DefaultGuild, add_guild_with_bot
 from quranbot.sandbox.model import Member, Message
 from quranbot.sandbox.server import Sandbox
 from quranbot.soak import checks
-from quranbot.soak.faults import FAULTS, FLOOD_MEMBERS, available, can_mount, draw, faketime_library
+from quranbot.soak.faults import FAULTS, FLOOD_MEMBERS, available, can_mount, draw
 from quranbot.soak.supervisor import Supervisor
+from quranbot.soak.wallclock import ShimUnavailable, WallClock, build_shim
 from quranbot.store.records import GuildSettings
 from quranbot.store.state import StateStore
 
@@ -45,6 +49,10 @@ LISTENERS = 2
 FRAMES_PER_SECOND = 50
 #: Recovered: this many half-second windows in a row with audio in every guild.
 STEADY_WINDOWS = 4
+#: Each guild's daily verse is set this far past the start: only a wall-clock step forward reaches it,
+#: and a step back then forward again must not post it twice.
+DAILY_VERSE_AHEAD = datetime.timedelta(minutes=30)
+DAILY_VERSE_TITLE = "Verse of the day"
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,8 @@ class SoakReport:
     supervisor_restarts: int = 0
     watchdog_trips: int = 0
     flood_unanswered: int = 0
+    #: Daily verses posted per guild name (the slot is only reached by stepping the clock forward).
+    daily_verses: dict[str, int] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """Everything that breaks the soak's promises, as sentences (empty: it held)."""
@@ -97,6 +107,11 @@ class SoakReport:
         found += [f"unhandled exception in the log: {line}" for line in self.log.unhandled[:5]]
         if self.flood_unanswered:
             found.append(f"{self.flood_unanswered} panel presses were not answered within 3 s")
+        found += [
+            f"{guild}: the daily verse was posted {count} times in one day"
+            for guild, count in self.daily_verses.items()
+            if count > 1
+        ]
         return found
 
 
@@ -124,10 +139,14 @@ class Soak:
         self.flush_interval = flush_interval
         self.watchdog_seconds = watchdog_seconds
         self.mounted = False
-        library = faketime_library()
-        self.faketime_file: Path | None = self.home / "faketime" if library else None
-        self.clock_offset = 0
-        names, left_out = available(can_mount(), library is not None)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.wall_clock: WallClock | None = None
+        try:
+            self.wall_clock = WallClock(build_shim(self.home / "shim"), self.home / "wallclock-offset")
+            clock_left_out = None
+        except ShimUnavailable as exc:
+            clock_left_out = str(exc)
+        names, left_out = available(can_mount(), clock_left_out)
         if only:
             unknown = [n for n in only if n not in FAULTS]
             if unknown:
@@ -151,7 +170,7 @@ class Soak:
             runtime_dir=self.paths.runtime_dir,
             log_file=self.home / "bot.log",
             watchdog_seconds=watchdog_seconds,
-            env=self._environment(library),
+            env=self.wall_clock.environment() if self.wall_clock else {},
         )
 
     # -- setting up ------------------------------------------------------------------------------------
@@ -162,21 +181,7 @@ class Soak:
             "--statistics-interval", "2",
         ]  # fmt: skip
 
-    def _environment(self, library: Path | None) -> dict[str, str]:
-        if library is None or self.faketime_file is None:
-            return {}
-        return {
-            "LD_PRELOAD": str(library),
-            "FAKETIME_TIMESTAMP_FILE": str(self.faketime_file),
-            "FAKETIME_CACHE_DURATION": "1",
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-            "FAKETIME_DONT_RESET": "1",
-        }
-
     async def _set_up(self, track_seconds: float) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        if self.faketime_file is not None:
-            self.faketime_file.write_text("+0\n")
         if "disk full" in self.report.faults:
             self.paths.state_dir.mkdir(parents=True, exist_ok=True)
             subprocess.run(
@@ -192,10 +197,17 @@ class Soak:
             self.sandbox.default,
             add_guild_with_bot(world, self.sandbox.default.application, "Second Guild"),
         ]
+        verse_at = datetime.datetime.now(ZoneInfo(system_timezone())) + DAILY_VERSE_AHEAD
         with StateStore(self.paths.state_dir, self.paths.backups_dir) as store:
             for g in self.guilds:
                 store.save_settings(
-                    GuildSettings(g.guild.id, voice_channel_id=g.voice.id, panel_channel_id=g.panel.id)
+                    GuildSettings(
+                        g.guild.id,
+                        voice_channel_id=g.voice.id,
+                        panel_channel_id=g.panel.id,
+                        daily_verse_channel_id=g.general.id,
+                        daily_verse_time=verse_at.strftime("%H:%M"),
+                    )
                 )
         for g in self.guilds:
             members = [g.listener] + await self.sandbox.add_members(LISTENERS - 1, "listener", guild=g.guild)
@@ -367,6 +379,14 @@ class Soak:
         report.flood_unanswered = self.flood_unanswered
         report.growth = checks.growth(self.samples)
         report.log = checks.read_log(self.supervisor.log_file)
+        report.daily_verses = {
+            g.guild.name: sum(
+                1
+                for m in self.sandbox.messages(g.general, include_ephemeral=False)
+                if any((e.get("title") or "").startswith(DAILY_VERSE_TITLE) for e in m.embeds)
+            )
+            for g in self.guilds
+        }
         self.check_state_files("at the end")
         with StateStore(self.paths.state_dir, self.paths.backups_dir) as store:
             for g in self.guilds:
