@@ -61,6 +61,9 @@ class VoiceClose:
     CALL_TERMINATED = 4022
 
 
+#: Close codes after which the session is gone (a new identify is needed to be heard again).
+SESSION_ENDING = frozenset({VoiceClose.SESSION_INVALID, VoiceClose.DISCONNECTED, VoiceClose.CALL_TERMINATED})
+
 @dataclass
 class VoiceGrant:
     """Permission for one user to join one voice channel, as VOICE_SERVER_UPDATE announced it."""
@@ -172,12 +175,14 @@ class VoiceServer:
 
     # -- faults -----------------------------------------------------------------------------------------
     async def close_socket(self, guild_id: int, user_id: int, code: int) -> bool:
-        """Close the user's voice websocket with `code` (4006 also forgets the session)."""
+        """Close the user's voice websocket with `code`. 4006 (session invalid), 4014 (disconnected) and
+        4022 (call terminated) also end the session, as Discord does: its UDP audio reaches nobody until
+        the client joins again; after 4015 (server crashed) the client resumes the same session."""
         connection = self.connection_for(guild_id, user_id)
         if connection is None or connection.socket is None or connection.socket.closed:
             return False
         socket = connection.socket
-        if code == VoiceClose.SESSION_INVALID:
+        if code in SESSION_ENDING:
             self.connections.pop(connection.ssrc, None)
         await socket.close(code=code)
         return True

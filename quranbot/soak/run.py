@@ -49,6 +49,10 @@ LISTENERS = 2
 FRAMES_PER_SECOND = 50
 #: Recovered: this many half-second windows in a row with audio in every guild.
 STEADY_WINDOWS = 4
+#: Between faults the audio is sampled this often; a window below half the cadence (50 packets a second)
+#: in any guild is silence, charged to the fault before it (an effect that comes seconds late).
+SAMPLE_SECONDS = 0.5
+MIN_PACKET_RATE = 25.0
 #: Each guild's daily verse is set this far past the start: only a wall-clock step forward reaches it,
 #: and a step back then forward again must not post it twice.
 DAILY_VERSE_AHEAD = datetime.timedelta(minutes=30)
@@ -62,6 +66,8 @@ class Outcome:
     note: str
     #: Seconds from the fault's end to audio in every guild again; None: not within the wait.
     recovered: float | None
+    #: The recovery came only after a silence that began after the first steady audio (charged here).
+    delayed: bool = False
 
 
 @dataclass
@@ -88,6 +94,7 @@ class SoakReport:
         found = [
             f"{o.kind} at {o.at:.0f} s: "
             + ("not recovered" if o.recovered is None else f"recovered after {o.recovered:.1f} s")
+            + (" (the channel went silent again after it first recovered)" if o.delayed else "")
             + f" ({o.note})"
             for o in self.outcomes
             if o.recovered is None or o.recovered > RECOVERY_GOAL
@@ -163,6 +170,7 @@ class Soak:
         self.after_recovery: list[Callable[[], None]] = []
         self.samples: list[checks.ProcessSample] = []
         self._positions: dict[int, tuple[int, int]] = {}  # guild -> (pid, absolute frames)
+        self._audio: list[tuple[float, list[int]]] = []  # (monotonic time, packets heard per guild)
         self._client: tuple[int, ControlClient] | None = None
         self._started = 0.0
         self.supervisor = Supervisor(
@@ -322,12 +330,40 @@ class Soak:
                     self.report.restarts.append(checks.Restart(g.guild.id, "restart", previous[1], frames))
                 self._positions[g.guild.id] = (pid, frames)
 
+    async def _sample_audio(self) -> None:
+        """The packets each guild's channel has heard, every SAMPLE_SECONDS, for the whole run."""
+        while True:
+            self._audio.append((time.monotonic(), self._packets()))
+            await asyncio.sleep(SAMPLE_SECONDS)
+
+    def _last_silence_end(self, start: float, end: float) -> float | None:
+        """The end of the last sampled window in (start, end) in which some guild heard too little."""
+        last = None
+        for (t0, before), (t1, after) in zip(self._audio, self._audio[1:], strict=False):
+            if t0 < start or t1 > end:
+                continue
+            if any((b - a) / (t1 - t0) < MIN_PACKET_RATE for a, b in zip(before, after, strict=True)):
+                last = t1
+        return last
+
+    def _charge_late_silence(self, fault: Outcome, fault_end: float, next_start: float) -> Outcome:
+        """`fault` with its recovery moved to the end of any silence before the next fault: a voice close
+        whose effect comes seconds later is charged to it, not to whatever is drawn next."""
+        if fault.recovered is None:
+            return fault
+        silence_end = self._last_silence_end(fault_end + fault.recovered, next_start)
+        if silence_end is None:
+            return fault
+        return Outcome(fault.kind, fault.at, fault.note, silence_end - fault_end, delayed=True)
+
     # -- the run -----------------------------------------------------------------------------------------
     async def run(self, track_seconds: float | None = None) -> SoakReport:
         seconds = self.minutes * 60 if not self.each_once else 12.0 * len(self.report.faults)
         # every surah long enough that the run never wraps round from 114 to 1 (positions only go forward)
         track_seconds = track_seconds or max(10.0, (seconds + 600) / 100)
         watcher: asyncio.Task[None] | None = None
+        sampler: asyncio.Task[None] | None = None
+        pending: tuple[Outcome, float] | None = None  # the last fault, until the next one starts
         try:
             await self._set_up(track_seconds)
             await self.supervisor.start()
@@ -336,10 +372,14 @@ class Soak:
             watcher = asyncio.create_task(self._watch(), name="soak watcher")
             if await self.wait_recovered(30) is None:
                 raise RuntimeError("the bot never started reciting in every guild")
+            sampler = asyncio.create_task(self._sample_audio(), name="soak audio sampler")
             queue = self.rng.sample(self.report.faults, len(self.report.faults)) if self.each_once else []
             while queue if self.each_once else time.monotonic() - self._started < seconds:
                 await asyncio.sleep(self.rng.uniform(*self.every))
                 kind = queue.pop() if self.each_once else draw(self.rng, self.report.faults)
+                if pending is not None:
+                    self._record(self._charge_late_silence(*pending, time.monotonic()))
+                    pending = None
                 at = time.monotonic() - self._started
                 try:
                     async with asyncio.timeout(60):
@@ -347,19 +387,26 @@ class Soak:
                 except (Exception, TimeoutError) as exc:  # the harness goes on; the report says so
                     note = f"the fault itself failed: {exc!r}"
                     log.warning("%s at %.0f s: %s", kind, at, note)
+                fault_end = time.monotonic()
                 recovered = await self.wait_recovered(30)
                 while self.after_recovery:
                     self.after_recovery.pop()()
-                self.report.outcomes.append(Outcome(kind, at, note, recovered))
-                log.info("%s at %.0f s: %s; recovered %s", kind, at, note, recovered)
+                pending = (Outcome(kind, at, note, recovered), fault_end)
+            if pending is not None:  # the last fault is watched for a late silence too
+                await asyncio.sleep(self.every[1])
+                self._record(self._charge_late_silence(*pending, time.monotonic()))
+                pending = None
         finally:
+            if pending is not None:
+                self._record(pending[0])
             while self.after_recovery:
                 with contextlib.suppress(OSError):
                     self.after_recovery.pop()()
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in (watcher, sampler):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if self._client is not None:
                 with contextlib.suppress(Exception):
                     await self._client[1].close()
@@ -370,6 +417,18 @@ class Soak:
             if self.mounted:
                 self._unmount()
         return self.report
+
+    def _record(self, outcome: Outcome) -> None:
+        self.report.outcomes.append(outcome)
+        late = " (after a late silence)" if outcome.delayed else ""
+        log.info(
+            "%s at %.0f s: %s; recovered %s%s",
+            outcome.kind,
+            outcome.at,
+            outcome.note,
+            outcome.recovered,
+            late,
+        )
 
     def _finish(self, ended: float) -> None:
         report = self.report
