@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from quranbot import __version__
+from quranbot.cli.alerts import alerts_app
+from quranbot.cli.audit import audit_command
 from quranbot.cli.ayah import ayah_command
 from quranbot.cli.backup import backup_app
 from quranbot.cli.config import config_app
@@ -78,9 +80,11 @@ app.command("resume")(resume_command)
 app.command("next")(next_command)
 app.command("previous")(previous_command)
 app.command("logs")(logs_command)
+app.command("audit")(audit_command)
 app.command("doctor")(doctor_command)
 app.command("ayah")(ayah_command)
 app.command("soak")(soak_command)
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(backup_app, name="backup")
 app.add_typer(config_app, name="config")
 app.add_typer(quiz_app, name="quiz")

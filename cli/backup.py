@@ -24,6 +24,8 @@ from quranbot.backup.archive import (
     restore_backup,
     verify_backup,
 )
+from quranbot.cli.alerts import announce
+from quranbot.cli.audit import record_offline
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, human_size, out
 from quranbot.log_setup import configure_logging
@@ -179,9 +181,11 @@ def restore_command(
             f"The restore failed: {exc}. If it stopped part-way, the state from before it is in the "
             f"newest backup in {paths.backups_dir}"
         ) from None
+    record_offline(paths, "backup.restore", name=info.name)
     out.print(
         f"Restored {', '.join(result.restored) or 'no files'} from {escape(info.name)}.", soft_wrap=True
     )
+    announce(paths, f"Backup restored: {info.name} ({', '.join(result.restored) or 'no files'})")
     for aside in result.moved_aside:
         out.print(f"Moved aside: {escape(str(aside))}", soft_wrap=True)
     if result.safety_backup is not None:

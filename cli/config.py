@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from quranbot.alerts.webhook_url import WebhookUrlError, masked_webhook, read_webhook_url
 from quranbot.audio.library import Library
 from quranbot.cli.config_table import config_table
 from quranbot.cli.context import cli_context
@@ -50,6 +51,15 @@ def token_source(paths: Paths) -> tuple[str, str | None, str | None]:
         return str(paths.token_file), None, None if not paths.token_file.exists() else str(exc)
 
 
+def webhook_source(paths: Paths) -> tuple[str | None, str | None]:
+    """The saved alerts webhook URL masked, or what is wrong with its file."""
+    try:
+        webhook = read_webhook_url(paths.alerts_webhook_file)
+    except WebhookUrlError as exc:
+        return None, str(exc)
+    return (None if webhook is None else masked_webhook(webhook)), None
+
+
 @config_app.command("show")
 def show_command(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False
@@ -58,11 +68,17 @@ def show_command(
     paths = cli_context(ctx).paths
     config = _load(paths)
     source, token, problem = token_source(paths)
+    webhook, webhook_problem = webhook_source(paths)
     if as_json:
         document = {
             "file": str(paths.config_file),
             "exists": paths.config_file.is_file(),
             "token": {"source": source, "masked": token, "problem": problem},
+            "alerts_webhook": {
+                "file": str(paths.alerts_webhook_file),
+                "masked": webhook,
+                "problem": webhook_problem,
+            },
             "settings": to_document(config, include_unset=True),
         }
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
@@ -73,6 +89,8 @@ def show_command(
         f"{token}, from {source}" if token else problem or f"not set (`quranbot setup` saves it in {source})"
     )
     out.print(f"token: {escape(said)}", soft_wrap=True, highlight=False)
+    hook = webhook_problem or (f"{webhook}, from {paths.alerts_webhook_file}" if webhook else "not set")
+    out.print(f"alerts webhook: {escape(hook)}", soft_wrap=True, highlight=False)
     out.print(config_table(config))
 
 

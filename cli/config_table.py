@@ -14,13 +14,15 @@ from quranbot.config.rules import shown
 from quranbot.config.schema import Config
 
 
-def config_table(config: Config, token: str | None = None) -> Table:
-    """`token` is already masked: this table never sees a Secret."""
+def config_table(config: Config, token: str | None = None, webhook: str | None = None) -> Table:
+    """`token` and `webhook` are already masked: this table never sees a Secret."""
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("key")
     table.add_column("value", overflow="fold")
     if token is not None:
         table.add_row("token", escape(token))
+    if webhook is not None:
+        table.add_row("alerts webhook", escape(webhook))
     for setting, key, value in flat_items(config):
         table.add_row(key, escape(f"({setting.unset})" if value is None else shown(value)))
     if not config.guilds:

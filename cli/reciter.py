@@ -17,6 +17,7 @@ from quranbot.audio.naming import ImportPlan
 from quranbot.audio.sample import sample_frequency, write_sample_reciter
 from quranbot.audio.source import Source, SourceError, open_source
 from quranbot.audio.verify import verify_reciter
+from quranbot.cli.alerts import announce
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, human_size, out, warn
 from quranbot.quran.metadata import load_metadata
@@ -219,6 +220,9 @@ def import_command(
     _print_result(result)
     if result.aborted or result.failed or result.reciter is None:
         raise typer.Exit(1)
+    reciter = result.reciter
+    surahs = len(reciter.surahs())
+    announce(paths, f"Reciter imported: {reciter.name} ({surahs} surahs, folder {reciter.slug})")
 
 
 def _print_plan(source: Source, found: ImportPlan, copies: list[list[str]], importer: Importer) -> None:

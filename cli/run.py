@@ -13,12 +13,15 @@ from urllib.parse import urlsplit
 import aiohttp
 import typer
 
+from quranbot.alerts.alert import ALL_CATEGORIES, Category, Level
+from quranbot.alerts.settings import AlertSettings
+from quranbot.alerts.webhook_url import WebhookUrlError, read_webhook_url
 from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail
 from quranbot.config.load import load_config
-from quranbot.config.schema import DEFAULT_QUIZ_DEADLINE, Config, ConfigError
+from quranbot.config.schema import DEFAULT_ALERTS_MIN_LEVEL, DEFAULT_QUIZ_DEADLINE, Config, ConfigError
 from quranbot.config.token import TOKEN_ENV, TokenError, read_token
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
@@ -111,17 +114,21 @@ def run_command(
         else:
             token = read_token(token_file or default_token_file)
         redactor.add(token)
+        webhook = read_webhook_url(paths.alerts_webhook_file)
         settings = bot_settings(
             config,
             token,
+            webhook=webhook,
             voice_channels=voice_channel,
             flush_interval=flush_interval,
             statistics_interval=statistics_interval,
             backup_every=backup_every,
             pause_when_empty=pause_when_empty,
         )
+        for secret in settings.alerts.secrets():
+            redactor.add(secret)
         asyncio.run(_run(settings, paths, target))
-    except (StartupError, ConfigError, TokenError) as exc:
+    except (StartupError, ConfigError, TokenError, WebhookUrlError) as exc:
         raise fail(str(exc)) from None
 
 
@@ -133,6 +140,7 @@ def bot_settings(
     backup_every: int | None = None,
     pause_when_empty: bool | None = None,
     statistics_interval: float = DEFAULT_STATISTICS_INTERVAL,
+    webhook: Secret | None = None,
 ) -> BotSettings:
     """config.toml's settings, each overridden by its command-line option when one was given."""
     return BotSettings(
@@ -170,6 +178,26 @@ def bot_settings(
         role_after_minutes=config.role_after_minutes,
         daily_verse_pool=config.daily_verse_pool or (),
         daily_verse_grace=timedelta(minutes=config.daily_verse_grace_minutes),
+        audit_max_bytes=config.audit_max_kib * 1024,
+        audit_keep=config.audit_keep,
+        alerts=alert_settings(config, webhook),
+    )
+
+
+def alert_settings(config: Config, webhook: Secret | None) -> AlertSettings:
+    """config.toml's [alerts] (validated when it was read) and the saved webhook URL."""
+    return AlertSettings(
+        webhook=webhook,
+        channel_id=config.alerts_channel,
+        ping_user=config.admin_user,
+        ping_role=config.admin_role,
+        min_level=Level[(config.alerts_min_level or DEFAULT_ALERTS_MIN_LEVEL).upper()],
+        categories=(
+            ALL_CATEGORIES
+            if config.alerts_categories is None
+            else frozenset(Category(name) for name in config.alerts_categories)
+        ),
+        heartbeat=config.alerts_heartbeat,
     )
 
 

@@ -16,6 +16,12 @@ from typing import Annotated, TypeVar
 import typer
 from rich.markup import escape
 
+from quranbot.alerts.webhook_url import (
+    WebhookUrlError,
+    masked_webhook,
+    read_webhook_url,
+    write_webhook_url,
+)
 from quranbot.audio.library import Library
 from quranbot.cli.ask import yes_no
 from quranbot.cli.config_table import config_table
@@ -99,11 +105,41 @@ def _stored_token(paths: Paths) -> Secret | None:
         return None
 
 
-def _save(paths: Paths, token: Secret, config: Config, token_changed: bool) -> None:
+def _stored_webhook(paths: Paths) -> Secret | None:
+    """The webhook URL saved by an earlier setup, if it is still shaped like one."""
+    try:
+        return read_webhook_url(paths.alerts_webhook_file)
+    except WebhookUrlError:
+        return None
+
+
+def _save_webhook(paths: Paths, webhook: Secret | None) -> None:
+    if webhook is None:
+        paths.alerts_webhook_file.unlink(missing_ok=True)
+        out.print("Removed the alerts webhook URL.")
+        return
+    write_webhook_url(paths.alerts_webhook_file, webhook)
+    out.print(
+        f"Saved the alerts webhook URL to {escape(str(paths.alerts_webhook_file))} (readable by its owner "
+        "only); `quranbot alerts test` tries it.",
+        soft_wrap=True,
+    )
+
+
+def _save(
+    paths: Paths,
+    token: Secret,
+    config: Config,
+    token_changed: bool,
+    webhook: Secret | None = None,
+    webhook_changed: bool = False,
+) -> None:
     try:
         if token_changed:
             write_token(paths.token_file, token)
         write_config(paths.config_file, config)
+        if webhook_changed:
+            _save_webhook(paths, webhook)
     except OSError as exc:
         raise fail(
             f"Could not write {exc.filename or paths.config_dir}: {exc.strerror or exc} "
@@ -146,7 +182,21 @@ def setup_command(
     pause_when_empty: Annotated[
         bool | None, typer.Option(help="Pause while nobody is in the voice channel.")
     ] = None,
-    admin_user: Annotated[str | None, typer.Option(help="Discord user id for alerts (none: unset).")] = None,
+    admin_user: Annotated[
+        str | None, typer.Option(help="Discord user id error alerts ping (none: unset).")
+    ] = None,
+    admin_role: Annotated[
+        str | None, typer.Option(help="Discord role id error alerts ping (none: unset).")
+    ] = None,
+    alerts_channel: Annotated[
+        str | None, typer.Option(help="Text channel id the bot posts alerts in (none: unset).")
+    ] = None,
+    alerts_webhook_file: Annotated[
+        Path | None, typer.Option(help="Read the alerts webhook's URL from this file (saved 0600).")
+    ] = None,
+    no_alerts_webhook: Annotated[
+        bool, typer.Option("--no-alerts-webhook", help="Remove the saved alerts webhook URL.")
+    ] = False,
 ) -> None:
     """Set up the bot: token, invite link, servers and channels, reciter, time zone, backups, alerts."""
     paths = cli_context(ctx).paths
@@ -160,6 +210,14 @@ def setup_command(
         given_token = None if token_file is None else check_token(read_token(token_file).reveal())
     except TokenError as exc:
         raise fail(f"--token-file: {exc}", USAGE) from None
+    stored_webhook = _stored_webhook(paths)
+    try:
+        given_webhook = None if alerts_webhook_file is None else read_webhook_url(alerts_webhook_file)
+    except WebhookUrlError as exc:
+        raise fail(f"--alerts-webhook-file: {exc}", USAGE) from None
+    if alerts_webhook_file is not None and given_webhook is None:
+        raise fail(f"--alerts-webhook-file: {alerts_webhook_file} does not exist", USAGE)
+    webhook = None if no_alerts_webhook else given_webhook or stored_webhook
     try:
         start = _with_guild_options(
             current, GuildOptions(guild, voice_channel, panel_channel, controller_role)
@@ -178,6 +236,12 @@ def setup_command(
             start = replace(start, pause_when_empty=pause_when_empty)
         if admin_user is not None:
             start = replace(start, admin_user=_rule("--admin-user", optional(discord_id), admin_user))
+        if admin_role is not None:
+            start = replace(start, admin_role=_rule("--admin-role", optional(discord_id), admin_role))
+        if alerts_channel is not None:
+            start = replace(
+                start, alerts_channel=_rule("--alerts-channel", optional(discord_id), alerts_channel)
+            )
     except ConfigError as exc:
         raise fail(str(exc), USAGE) from None
 
@@ -189,7 +253,7 @@ def setup_command(
             )
         config = start if start.timezone is not None else replace(start, timezone=system_timezone())
         print_invite(token)
-        _save(paths, token, config, token != stored)
+        _save(paths, token, config, token != stored, webhook, webhook != stored_webhook)
         return
 
     out.print(
@@ -198,8 +262,9 @@ def setup_command(
         soft_wrap=True,
     )
     try:
-        answers = run_wizard(start, given_token or stored, library)
-        out.print(config_table(answers.config, masked(answers.token)))
+        answers = run_wizard(start, given_token or stored, library, webhook)
+        shown_webhook = "(none)" if answers.webhook is None else masked_webhook(answers.webhook)
+        out.print(config_table(answers.config, masked(answers.token), shown_webhook))
         confirmed = yes_no(f"Write {escape(str(paths.config_file))}?", default=True)
     except (EOFError, KeyboardInterrupt):
         out.print()
@@ -207,4 +272,11 @@ def setup_command(
     if not confirmed:
         out.print("Nothing was written.")
         raise typer.Exit(1)
-    _save(paths, answers.token, answers.config, answers.token != stored)
+    _save(
+        paths,
+        answers.token,
+        answers.config,
+        answers.token != stored,
+        answers.webhook,
+        answers.webhook != stored_webhook,
+    )

@@ -1,6 +1,6 @@
 """The questions of `quranbot setup`, in order: token, (invite link), servers, reciter, time zone, backups,
-pausing, alerts. Each offers what is configured now as its default, so re-running the wizard and pressing
-Enter throughout changes nothing.
+pausing, alerts (whom they ping, the webhook they go to). Each offers what is configured now as its default,
+so re-running the wizard and pressing Enter throughout changes nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from rich.markup import escape
 
+from quranbot.alerts.webhook_url import WebhookUrlError, check_webhook_url, masked_webhook
 from quranbot.audio.library import Library
 from quranbot.bot.invite import invite_url
 from quranbot.cli.ask import ask, yes_no
@@ -33,6 +34,8 @@ NONE = "none"
 class Answers:
     token: Secret
     config: Config
+    #: The alerts webhook's URL; None: none (alerts go to a channel, if one is set).
+    webhook: Secret | None = None
 
 
 def _default(value: int | str | None) -> str:
@@ -132,7 +135,31 @@ def ask_reciter(current: str | None, library: Library) -> str | None:
     )
 
 
-def run_wizard(start: Config, token: Secret | None, library: Library) -> Answers:
+def ask_webhook(current: Secret | None) -> Secret | None:
+    """The alerts webhook's URL, typed hidden (it is a secret like the token); Enter keeps the current."""
+    out.print(
+        "[bold]Alerts webhook[/] (optional; Server Settings → Integrations → Webhooks → New Webhook → "
+        "Copy Webhook URL; typing is hidden)",
+        soft_wrap=True,
+    )
+
+    def check(answer: str) -> Secret | None:
+        if answer.strip() == "":
+            return current
+        if answer.strip().lower() == NONE:
+            return None
+        try:
+            return check_webhook_url(answer)
+        except WebhookUrlError as exc:
+            raise BadValue(str(exc)) from None
+
+    hint = f"Enter keeps {escape(masked_webhook(current))}, none removes it" if current else "Enter: none"
+    return ask(f"Webhook URL ({hint})", check, default="", hidden=True)
+
+
+def run_wizard(
+    start: Config, token: Secret | None, library: Library, webhook: Secret | None = None
+) -> Answers:
     """Every question, with `start` (config.toml and any options given) as the defaults."""
     chosen_token = ask_token(token)
     print_invite(chosen_token)
@@ -144,10 +171,11 @@ def run_wizard(start: Config, token: Secret | None, library: Library) -> Answers
     minutes = ask("Minutes between backups of the state", backup_minutes, str(start.backup_interval_minutes))
     pause = yes_no("Pause while nobody is in the voice channel (saves CPU)?", default=start.pause_when_empty)
     admin = ask(
-        "Your Discord user id, for alerts (none: no alerts)",
+        "Your Discord user id, pinged by error alerts (none: nobody)",
         optional(discord_id),
         _default(start.admin_user),
     )
+    chosen_webhook = ask_webhook(webhook)
     config = replace(
         start,
         guilds=guilds,
@@ -157,4 +185,4 @@ def run_wizard(start: Config, token: Secret | None, library: Library) -> Answers
         pause_when_empty=pause,
         admin_user=admin,
     )
-    return Answers(chosen_token, config)
+    return Answers(chosen_token, config, chosen_webhook)

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from quranbot.atomic_file import atomic_write_bytes
 from quranbot.backup.archive import newest_good_copy
+from quranbot.cli.audit import record_offline
 from quranbot.cli.bot_socket import with_bot
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, out
@@ -303,6 +304,7 @@ def _forget_in_files(paths: Paths, user: int, guild: int | None) -> dict[str, An
             store.set_listening_opt_out(g, user, True)
         forgotten = [g for g in guilds if store.forget_listening(user, g)]
         store.flush()
+        record_offline(paths, "listening.forget", guild, user=user)
         _hand_back(paths)
     finally:
         store.close()

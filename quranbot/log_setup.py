@@ -22,22 +22,37 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[Secret] = ()) -> None:
         super().__init__()
-        self._secrets = [s.reveal() for s in secrets if s]
+        self._secrets: list[str] = []
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: Secret) -> None:
         if secret and secret.reveal() not in self._secrets:
             self._secrets.append(secret.reveal())
+            # longest first, so a secret that contains another (a webhook URL, its token) goes whole
+            self._secrets.sort(key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """`text` with every known secret replaced (alerts scrub their text and tracebacks with it)."""
+        for value in self._secrets:
+            text = text.replace(value, "********")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
         message = record.getMessage()
-        cleaned = message
-        for value in self._secrets:
-            cleaned = cleaned.replace(value, "********")
+        cleaned = self.redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info:
+            # An exception's text can hold a secret too (aiohttp puts the request URL in its errors):
+            # formatters print `exc_text` when it is set, so it is set here, redacted.
+            record.exc_text = self.redact(record.exc_text or _FORMATTER.formatException(record.exc_info))
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def under_systemd() -> bool:

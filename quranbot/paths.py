@@ -55,6 +55,11 @@ class Paths:
         return self.config_dir / "token"
 
     @property
+    def alerts_webhook_file(self) -> Path:
+        """The alerts webhook's URL, a secret like the token: one line, 0600, beside it."""
+        return self.config_dir / "alerts-webhook"
+
+    @property
     def audio_dir(self) -> Path:
         return self.state_dir / "audio"
 

@@ -49,7 +49,7 @@ async def test_the_panel_and_the_tui_follow_the_ayah_being_recited(sandbox: Sand
     await sandbox.join_voice(d.listener, d.voice)
     listener = sandbox.listener(d.voice)
     seen: dict[int, str] = {}
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY), tui(home).run_test(size=SIZE) as pilot:
+    async with RunningBot(sandbox, home), tui(home).run_test(size=SIZE) as pilot:
         await the_panel(sandbox)
         await shows(pilot, "Say: He is Allah, the One!", timeout=15)  # 112:1, as it is recited
         widget = pilot.app.query_one(NowPlaying).query_one("#np-ayah")
@@ -84,7 +84,7 @@ async def test_with_per_surah_audio_the_panel_shows_the_surah_only(sandbox: Sand
         GuildSettings(d.guild.id, voice_channel_id=d.voice.id, panel_channel_id=d.panel.id),
         GuildPlayback(d.guild.id, surah=1, loop=True),
     )
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY), tui(home).run_test(size=SIZE) as pilot:
+    async with RunningBot(sandbox, home), tui(home).run_test(size=SIZE) as pilot:
         panel = await the_panel(sandbox)
         await shows(pilot, "1. Al-Faatiha", timeout=15)
         assert not pilot.app.query_one(NowPlaying).has_class("-ayah")

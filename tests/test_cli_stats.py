@@ -218,7 +218,7 @@ async def test_with_the_bot_running(sandbox: Sandbox, home: Path, monkeypatch: p
     save(home, guild, other=None)
     monkeypatch.setattr(methods, "EXPORT_PAGE_BYTES", 1)  # every page one row: the CLI must follow them
     monkeypatch.setattr(methods, "EXPORT_BATCH", 1)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY):
+    async with RunningBot(sandbox, home):
         code, out, err = await quranbot(home, "--json")
         assert code == 0, err
         report = json.loads(out)

@@ -64,8 +64,10 @@ NOT_AN_ID = "is not a Discord id (a number of 17–20 digits)"
 NOT_MINUTES = "is not a whole number of minutes from 1 to 10080 (a week)"
 KEYS = (
     "(the keys are: timezone, recitation.reciter, recitation.pause_when_empty, backup.interval_minutes, "
-    "alerts.admin_user, quiz.deadline_seconds, listening.count_deafened, listening.announce_achievements, "
-    "listening.role_after_minutes, daily_verse.pool, daily_verse.grace_minutes, guilds.N.id, "
+    "alerts.admin_user, alerts.admin_role, alerts.channel, alerts.min_level, alerts.categories, "
+    "alerts.heartbeat, quiz.deadline_seconds, listening.count_deafened, listening.announce_achievements, "
+    "listening.role_after_minutes, daily_verse.pool, daily_verse.grace_minutes, audit.max_file_kib, "
+    "audit.keep_files, guilds.N.id, "
     "guilds.N.voice_channel, guilds.N.panel_channel, guilds.N.controller_role, guilds.N.quiz_channel, "
     "guilds.N.quiz_every_minutes, guilds.N.listener_role, guilds.N.daily_verse_channel, "
     "guilds.N.daily_verse_time)"
@@ -177,7 +179,7 @@ def test_config_path_show_and_set(home: Path) -> None:
         ("recitation.reciter", "none", "recitation.reciter cleared (not set: the first imported reciter)"),
         ("recitation.reciter", "Sample tones", 'recitation.reciter = "sample-tones"'),  # name → folder
         ("alerts.admin_user", "555555555555555555", "alerts.admin_user = 555555555555555555"),
-        ("alerts.admin_user", "none", "alerts.admin_user cleared (not set: no alerts)"),
+        ("alerts.admin_user", "none", "alerts.admin_user cleared (not set: alerts ping no user)"),
     ):
         result = quranbot(home, "config", "set", key, value)
         assert result.exit_code == 0, result.output
@@ -236,14 +238,23 @@ def test_config_show_json_has_the_token_masked(tmp_path: Path) -> None:
         "file": str(paths.config_file),
         "exists": True,
         "token": {"source": str(paths.token_file), "masked": masked(token), "problem": None},
+        "alerts_webhook": {"file": str(paths.alerts_webhook_file), "masked": None, "problem": None},
         "settings": {
             "timezone": "UTC",
             "recitation": {"reciter": None, "pause_when_empty": False},
             "backup": {"interval_minutes": 60},
-            "alerts": {"admin_user": None},
+            "alerts": {
+                "admin_user": None,
+                "admin_role": None,
+                "channel": None,
+                "min_level": None,
+                "categories": None,
+                "heartbeat": None,
+            },
             "quiz": {"deadline_seconds": None},
             "listening": {"count_deafened": False, "announce_achievements": False, "role_after_minutes": 0},
             "daily_verse": {"pool": None, "grace_minutes": 360},
+            "audit": {"max_file_kib": 1024, "keep_files": 3},
             "guilds": [],
         },
     }

@@ -104,7 +104,7 @@ async def test_posted_at_its_time_exactly_once_across_restarts(sandbox: Sandbox,
     skip_midnight()
     d = sandbox.default
     defaults = (GuildSettings(d.guild.id, daily_verse_channel_id=d.general.id, daily_verse_time=utc_in(4)),)
-    bot = RunningBot(sandbox, home, min_run=RunningBot.READY, timezone="UTC", guild_defaults=defaults)
+    bot = RunningBot(sandbox, home, timezone="UTC", guild_defaults=defaults)
     await started(sandbox, bot)
     await asyncio.sleep(2)
     assert verses(sandbox, d.general) == []  # not before its time
@@ -148,7 +148,6 @@ async def test_a_post_missed_beyond_the_grace_is_skipped_not_made_late(
     bot = RunningBot(
         sandbox,
         home,
-        min_run=RunningBot.READY,
         timezone=zone,
         guild_defaults=defaults,
         daily_verse_grace=datetime.timedelta(seconds=30),
@@ -173,7 +172,6 @@ async def test_post_now_uses_the_pool_up_before_repeating(sandbox: Sandbox, home
     bot = RunningBot(
         sandbox,
         home,
-        min_run=RunningBot.READY,
         timezone="UTC",
         guild_defaults=defaults,
         daily_verse_pool=("112:1", "112:2", "112:3"),
@@ -203,7 +201,7 @@ async def test_post_now_uses_the_pool_up_before_repeating(sandbox: Sandbox, home
 async def test_post_now_needs_a_running_bot_and_a_channel(sandbox: Sandbox, home: Path) -> None:
     code, _, err = await finish(await start_quranbot("--home", str(home), "verse", "post-now"))
     assert code == 3 and "not running" in err
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY):
+    async with RunningBot(sandbox, home):
         await sandbox.wait_for_ready()
         code, _, err = await finish(await start_quranbot("--home", str(home), "verse", "post-now"))
     assert code == 1 and "no guild has a daily verse channel" in err
@@ -214,7 +212,7 @@ async def test_setup_sets_the_channel_and_time_and_the_next_post_waits_for_it(
 ) -> None:
     skip_midnight()
     d = sandbox.default
-    bot = RunningBot(sandbox, home, min_run=RunningBot.READY, timezone="UTC", voice_channels=(d.voice.id,))
+    bot = RunningBot(sandbox, home, timezone="UTC", voice_channels=(d.voice.id,))
     async with bot:
         await sandbox.wait_for_ready()
         refused = await sandbox.run_command(d.admin, d.general, "setup", daily_verse_time="7 am")

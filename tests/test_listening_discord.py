@@ -53,7 +53,7 @@ async def test_time_sessions_and_khatm_follow_who_heard_what(sandbox: Sandbox, h
     early, late = await sandbox.add_members(2)
     await sandbox.join_voice(early, d.voice)  # there before the first frame of surah 1
     listener = sandbox.listener(d.voice)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, voice_channels=(d.voice.id,)):
+    async with RunningBot(sandbox, home, voice_channels=(d.voice.id,)):
         await listener.wait_for_packets(1)
         first_packet = time.monotonic()
         await listener.wait_for_packets(35)  # 0.7 s into surah 1
@@ -93,9 +93,7 @@ async def test_the_listener_role_comes_goes_and_is_reconciled_after_a_restart(
     role = sandbox.world.add_role(d.guild, "Listening", position=1)  # below the bot's role
     (member,) = await sandbox.add_members(1)
     defaults = (GuildSettings(d.guild.id, listener_role_id=role.id),)
-    bot = RunningBot(
-        sandbox, home, min_run=RunningBot.READY, voice_channels=(d.voice.id,), guild_defaults=defaults
-    )
+    bot = RunningBot(sandbox, home, voice_channels=(d.voice.id,), guild_defaults=defaults)
     async with bot:
         await sandbox.wait_for_voice(d.guild, d.bot.user.id, d.voice.id)
         await sandbox.join_voice(member, d.voice)
@@ -161,7 +159,6 @@ async def test_privacy_leaderboard_and_an_achievement_notice(sandbox: Sandbox, h
     async with RunningBot(
         sandbox,
         home,
-        min_run=RunningBot.READY,
         voice_channels=(d.voice.id,),
         guild_defaults=defaults,
         announce_achievements=True,
@@ -228,7 +225,6 @@ async def test_the_listener_role_can_wait_until_a_member_has_listened_a_while(
     async with RunningBot(
         sandbox,
         home,
-        min_run=RunningBot.READY,
         voice_channels=(d.voice.id,),
         guild_defaults=defaults,
         role_after_minutes=2.0 / 60,  # config.toml takes whole minutes; two seconds here

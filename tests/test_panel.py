@@ -8,23 +8,20 @@ recognised. The library holds surahs 1–7 only: `next` after 7 goes round to 1.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from running_bot import RunningBot
 
 from quranbot.audio.levels import dominant_frequency
 from quranbot.audio.sample import SAMPLE_NAME, SAMPLE_SLUG, surah_from_frequency
-from quranbot.bot.runner import run_bot
-from quranbot.bot.settings import BotSettings
 from quranbot.paths import Paths
 from quranbot.quran.metadata import load_metadata
 from quranbot.sandbox.interactions import InteractionRecord
 from quranbot.sandbox.model import Channel, Message
 from quranbot.sandbox.server import Sandbox
-from quranbot.secret import Secret
 from quranbot.store.records import GuildPlayback, GuildSettings
 from quranbot.store.state import StateStore
 
@@ -33,48 +30,10 @@ PATCH_MESSAGE = ("PATCH", "/channels/{channel_id}/messages/{message_id}")
 EDIT_WAIT = 8.0
 
 
-class BotRuns:
-    """Start the real bot on the sandbox, stop it (as SIGTERM would), start it again on the same home.
-
-    A run lasts at least MIN_RUN seconds: discord.py dispatches `ready` from a task that waits
-    `guild_ready_timeout` (2 s) after the last GUILD_CREATE, and `Client.close()` neither cancels it
-    nor keeps `loop` set (discord/state.py:606-652, discord/client.py:812), so a bot stopped sooner
-    logs an AttributeError from `_schedule_event` (client.py:526) and leaves a never-awaited coroutine.
-    """
-
-    MIN_RUN = 2.5
-
-    def __init__(self, sandbox: Sandbox, home: Path) -> None:
-        self.sandbox, self.home = sandbox, home
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._started = 0.0
-
-    async def start(self) -> None:
-        self._stop = asyncio.Event()
-        self._started = time.monotonic()
-        settings = BotSettings(token=Secret(self.sandbox.token))
-        self._task = asyncio.create_task(
-            run_bot(
-                settings,
-                Paths.under(self.home),
-                connector=self.sandbox.connector(),
-                stop=self._stop,
-                handle_signals=False,
-            )
-        )
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await asyncio.sleep(self._started + self.MIN_RUN - time.monotonic())
-            self._stop.set()
-            await asyncio.wait_for(self._task, 10)
-            self._task = None
-
-
 @pytest.fixture
-async def bot(sandbox: Sandbox, home: Path) -> AsyncIterator[BotRuns]:
-    runs = BotRuns(sandbox, home)
+async def bot(sandbox: Sandbox, home: Path) -> AsyncIterator[RunningBot]:
+    """The real bot, started and stopped (as SIGTERM would) by each test, again on the same home."""
+    runs = RunningBot(sandbox, home)
     yield runs
     await runs.stop()
 
@@ -172,7 +131,7 @@ async def press(sandbox: Sandbox, message: Message, control: str, who: str = "ad
 
 
 async def test_panel_shows_now_playing_and_its_buttons_steer_what_is_heard(
-    sandbox: Sandbox, home: Path, bot: BotRuns
+    sandbox: Sandbox, home: Path, bot: RunningBot
 ) -> None:
     configure(sandbox, home)
     await bot.start()
@@ -214,7 +173,7 @@ async def test_panel_shows_now_playing_and_its_buttons_steer_what_is_heard(
     assert component(panel, "quranbot:panel:pause")["label"] == "Pause"
 
 
-async def test_surah_menu_search_and_reciter_menu(sandbox: Sandbox, home: Path, bot: BotRuns) -> None:
+async def test_surah_menu_search_and_reciter_menu(sandbox: Sandbox, home: Path, bot: RunningBot) -> None:
     configure(sandbox, home)
     await bot.start()
     panel = await the_panel(sandbox)
@@ -256,7 +215,7 @@ async def test_surah_menu_search_and_reciter_menu(sandbox: Sandbox, home: Path, 
 
 
 async def test_a_member_without_the_controller_role_is_refused_and_nothing_changes(
-    sandbox: Sandbox, home: Path, bot: BotRuns
+    sandbox: Sandbox, home: Path, bot: RunningBot
 ) -> None:
     d = sandbox.default
     configure(sandbox, home, controller_role_id=d.controller_role.id)
@@ -283,7 +242,7 @@ async def test_a_member_without_the_controller_role_is_refused_and_nothing_chang
 
 
 async def test_the_panel_survives_a_restart_and_its_deletion(
-    sandbox: Sandbox, home: Path, bot: BotRuns
+    sandbox: Sandbox, home: Path, bot: RunningBot
 ) -> None:
     d = sandbox.default
     configure(sandbox, home)
@@ -324,7 +283,7 @@ async def test_the_panel_survives_a_restart_and_its_deletion(
 
 
 async def test_rapid_presses_are_coalesced_and_a_429_delays_but_keeps_the_final_state(
-    sandbox: Sandbox, home: Path, bot: BotRuns
+    sandbox: Sandbox, home: Path, bot: RunningBot
 ) -> None:
     configure(sandbox, home)
     await bot.start()
@@ -353,7 +312,7 @@ async def test_rapid_presses_are_coalesced_and_a_429_delays_but_keeps_the_final_
 
 
 async def test_panel_command_posts_the_panel_where_it_is_run(
-    sandbox: Sandbox, home: Path, bot: BotRuns
+    sandbox: Sandbox, home: Path, bot: RunningBot
 ) -> None:
     d = sandbox.default
     configure(sandbox, home, panel=False)

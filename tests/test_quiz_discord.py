@@ -68,7 +68,7 @@ async def test_answers_right_wrong_twice_and_late_score_as_the_formula_says(
     import_bank(home, tmp_path)
     d = sandbox.default
     right, wrong, silent = await sandbox.add_members(3)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=DEADLINE):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=DEADLINE):
         await sandbox.wait_for_ready()
         await ask(sandbox, category="history")
         (message,) = quiz_messages(sandbox, d.general)
@@ -116,7 +116,7 @@ async def test_streak_bonus_and_difficulty_enter_the_points(
     import_bank(home, tmp_path, difficulty="advanced")
     d = sandbox.default
     (member,) = await sandbox.add_members(1)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=3):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=3):
         await sandbox.wait_for_ready()
         for _ in range(3):
             await ask(sandbox, category="history")
@@ -135,9 +135,7 @@ async def test_a_question_open_at_a_restart_is_re_armed_and_one_whose_deadline_p
     import_bank(home, tmp_path)
     d = sandbox.default
     early, late = await sandbox.add_members(2)
-    bot = await started(
-        sandbox, RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=10)
-    )
+    bot = await started(sandbox, RunningBot(sandbox, home, quiz_deadline_seconds=10))
     await ask(sandbox, category="history")
     (message,) = quiz_messages(sandbox, d.general)
     await click(sandbox, early, message, RIGHT)
@@ -153,7 +151,7 @@ async def test_a_question_open_at_a_restart_is_re_armed_and_one_whose_deadline_p
     assert saved[early.user.id]["points"] == 14 - 0 and saved[late.user.id]["points"] == 0
 
     # Stopped while open, and the deadline passes while the bot is down: revealed at the next start.
-    bot = await started(sandbox, RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=3))
+    bot = await started(sandbox, RunningBot(sandbox, home, quiz_deadline_seconds=3))
     await ask(sandbox, category="history")
     second = quiz_messages(sandbox, d.general)[-1]
     await click(sandbox, early, second, RIGHT)
@@ -174,7 +172,7 @@ async def test_a_deleted_question_is_answered_in_a_new_message(
     import_bank(home, tmp_path)
     d = sandbox.default
     (member,) = await sandbox.add_members(1)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=DEADLINE):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=DEADLINE):
         await sandbox.wait_for_ready()
         await ask(sandbox, category="history")
         (message,) = quiz_messages(sandbox, d.general)
@@ -192,7 +190,7 @@ async def test_a_generated_question_shows_its_reference_with_tanzil_text(
 ) -> None:
     d = sandbox.default
     bank = BankLoader(Paths.under(home).quiz_banks_dir).bank()
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=3):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=3):
         await sandbox.wait_for_ready()
         await ask(sandbox, category="quran", difficulty="advanced")
         (message,) = quiz_messages(sandbox, d.general)
@@ -224,7 +222,7 @@ async def test_leaderboard_pages_ties_and_the_callers_own_rank(sandbox: Sandbox,
         for index, member in enumerate(members):
             points = 100 - index * 5 if index != 2 else 95  # members 1 and 2 tie on 95
             store.save_quiz_score(QuizScore(d.guild.id, member.user.id, points=points, answered=1, correct=1))
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY):
+    async with RunningBot(sandbox, home):
         await sandbox.wait_for_ready()
         last = members[-1]
         shown = await sandbox.run_command(last, d.general, "leaderboard", quiz={"period": "all"})
@@ -257,7 +255,7 @@ async def test_a_schedule_posts_each_slot_once_across_restarts(
         store.save_quiz_guild(
             QuizGuild(d.guild.id, schedule_channel_id=d.panel.id, schedule_interval_seconds=interval)
         )
-    bot = RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=2, timezone="UTC")
+    bot = RunningBot(sandbox, home, quiz_deadline_seconds=2, timezone="UTC")
     await started(sandbox, bot)
     await until(lambda: len(quiz_messages(sandbox, d.panel)) >= 2, 3 * interval, "two scheduled questions")
     await bot.stop()
@@ -300,7 +298,7 @@ async def test_a_crowd_answers_at_once_and_everyone_is_acknowledged(
     import_bank(home, tmp_path)
     d = sandbox.default
     crowd = await sandbox.add_members(30)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=6):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=6):
         await sandbox.wait_for_ready()
         await ask(sandbox, category="history")
         (message,) = quiz_messages(sandbox, d.general)
@@ -322,7 +320,7 @@ async def test_cooldowns_on_quiz_commands_and_answer_clicks(
     import_bank(home, tmp_path)
     d = sandbox.default
     (member,) = await sandbox.add_members(1)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=30):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=30):
         await sandbox.wait_for_ready()
         await ask(sandbox, category="history")
         (message,) = quiz_messages(sandbox, d.general)
@@ -377,7 +375,7 @@ async def test_a_running_bot_asks_from_a_bank_imported_meanwhile_and_a_broken_on
     sandbox: Sandbox, home: Path, tmp_path: Path
 ) -> None:
     d = sandbox.default
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=3):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=3):
         await sandbox.wait_for_ready()
         await asyncio.sleep(2.6)
         none_yet = await sandbox.run_command(d.admin, d.general, "quiz", start={"category": "history"})

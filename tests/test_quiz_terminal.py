@@ -30,7 +30,7 @@ async def test_quiz_events_figures_status_and_the_tui(sandbox: Sandbox, home: Pa
     import_bank(home, tmp_path)
     d = sandbox.default
     right, wrong = await sandbox.add_members(2)
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, quiz_deadline_seconds=3):
+    async with RunningBot(sandbox, home, quiz_deadline_seconds=3):
         client = await ControlClient.connect(await socket_of(home))
         assert "quiz" in client.hello["topics"]
         await client.subscribe("quiz")

@@ -122,7 +122,7 @@ async def test_ayahs_are_tanzils_text_byte_for_byte_and_the_longest_fits_whole(
     sandbox: Sandbox, home: Path
 ) -> None:
     d = sandbox.default
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY):
+    async with RunningBot(sandbox, home):
         await sandbox.wait_for_ready()
         fatiha = await run(sandbox, d.listener, "ayah", surah=1, ayah=1, to=7)
         assert fatiha.original is not None and not fatiha.original.ephemeral  # for the channel to read
@@ -152,7 +152,7 @@ async def test_a_long_range_is_paged_every_ayah_once_in_order_and_pages_after_a_
     sandbox: Sandbox, home: Path
 ) -> None:
     d = sandbox.default
-    bot = await started(sandbox, RunningBot(sandbox, home, min_run=RunningBot.READY))
+    bot = await started(sandbox, RunningBot(sandbox, home))
     shown = await run(sandbox, d.admin, "ayah", surah=2, ayah=1, to=286)
     message = shown.original
     assert message is not None and not message.ephemeral
@@ -180,7 +180,7 @@ async def test_a_long_range_is_paged_every_ayah_once_in_order_and_pages_after_a_
 
 
 async def test_bad_input_gets_a_clear_private_answer(sandbox: Sandbox, home: Path) -> None:
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY):
+    async with RunningBot(sandbox, home):
         await sandbox.wait_for_ready()
         assert "Surah number must be 1–114, got 0" in await private_answer(sandbox, "ayah", surah=0, ayah=1)
         assert "got 115" in await private_answer(sandbox, "ayah", surah=115, ayah=1)
@@ -208,7 +208,7 @@ async def test_bad_input_gets_a_clear_private_answer(sandbox: Sandbox, home: Pat
 async def test_surah_info_states_tanzils_metadata(sandbox: Sandbox, home: Path) -> None:
     d = sandbox.default
     metadata = load_metadata()
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY):
+    async with RunningBot(sandbox, home):
         await sandbox.wait_for_ready()
         for number, juz, sajdas in ((96, "30", "96:19 (obligatory)"), (2, "1–3", "None")):
             record = await run(sandbox, d.listener, "surah", info={"surah": number})
@@ -250,7 +250,7 @@ async def test_search_finds_ayahs_by_translation_and_by_arabic_without_diacritic
     sandbox: Sandbox, home: Path
 ) -> None:
     d = sandbox.default
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY):
+    async with RunningBot(sandbox, home):
         await sandbox.wait_for_ready()
         throne = await run(sandbox, d.listener, "search", text="throne includeth")
         assert throne.original is not None and not throne.original.ephemeral
@@ -271,7 +271,7 @@ async def test_search_finds_ayahs_by_translation_and_by_arabic_without_diacritic
 
 async def test_search_results_page_with_buttons_after_a_restart_too(sandbox: Sandbox, home: Path) -> None:
     d = sandbox.default
-    bot = await started(sandbox, RunningBot(sandbox, home, min_run=RunningBot.READY))
+    bot = await started(sandbox, RunningBot(sandbox, home))
     found = await run(sandbox, d.listener, "search", text="الله")  # in hundreds of ayahs: the best 50
     message = found.original
     assert message is not None
@@ -329,7 +329,7 @@ async def test_recite_this_plays_that_ayah_for_any_member_after_a_restart_too(
     d = sandbox.default
     write_sample_ayah_reciter(Paths.under(home).audio_dir, AYAT, seconds=1.0)
     save(home, d.guild.id, d.voice.id, "sample-ayat", None)
-    bot = await started(sandbox, RunningBot(sandbox, home, min_run=RunningBot.READY))
+    bot = await started(sandbox, RunningBot(sandbox, home))
     await wait_to_hear(sandbox, (1, 1), timeout=20)
     posted = await run(sandbox, d.admin, "ayah", surah=2, ayah=256)
     assert posted.original is not None
@@ -365,7 +365,7 @@ async def test_recite_this_plays_that_ayah_for_any_member_after_a_restart_too(
 
 async def test_recite_presses_have_verses_cooldown(sandbox: Sandbox, home: Path) -> None:
     d = sandbox.default
-    async with RunningBot(sandbox, home, min_run=RunningBot.READY, voice_channels=(d.voice.id,)):
+    async with RunningBot(sandbox, home, voice_channels=(d.voice.id,)):
         await sandbox.wait_for_ready()
         posted = await run(sandbox, d.admin, "ayah", surah=1, ayah=2)
         assert posted.original is not None

@@ -43,6 +43,7 @@ QUESTIONS = [
     "Minutes between backups",
     "Pause while nobody is in the voice channel",
     "Your Discord user id",
+    "Webhook URL",
     "Write ",
 ]
 
@@ -50,6 +51,7 @@ QUESTIONS = [
 LISTENING_DEFAULTS = {"count_deafened": False, "announce_achievements": False, "role_after_minutes": 0}
 #: ... and the daily verse's grace period (its pool is left out until set: every ayah).
 DAILY_VERSE_DEFAULTS = {"grace_minutes": 360}
+AUDIT_DEFAULTS = {"max_file_kib": 1024, "keep_files": 3}
 
 
 def lines(*answers: object) -> str:
@@ -57,7 +59,7 @@ def lines(*answers: object) -> str:
 
 
 def first_run_answers(token: str = TOKEN) -> str:
-    return lines(token, GUILD, VOICE, PANEL, "", "n", "", "Asia/Riyadh", 30, "y", ADMIN, "y")
+    return lines(token, GUILD, VOICE, PANEL, "", "n", "", "Asia/Riyadh", 30, "y", ADMIN, "", "y")
 
 
 def mode(path: Path) -> int:
@@ -87,6 +89,7 @@ def test_first_run_asks_every_question_and_saves_token_and_settings(home: Path) 
         "backup": {"interval_minutes": 30},
         "listening": LISTENING_DEFAULTS,
         "daily_verse": DAILY_VERSE_DEFAULTS,
+        "audit": AUDIT_DEFAULTS,
         "alerts": {"admin_user": ADMIN},
         "guilds": [{"id": GUILD, "voice_channel": VOICE, "panel_channel": PANEL}],
     }
@@ -135,6 +138,7 @@ def test_rerun_replaces_the_token_and_changes_and_removes_servers(home: Path) ->
         "",
         "n",
         "none",
+        "",
         "y",
     )
     result = quranbot(home, "setup", input=answers)
@@ -149,6 +153,7 @@ def test_rerun_replaces_the_token_and_changes_and_removes_servers(home: Path) ->
         "backup": {"interval_minutes": 30},
         "listening": LISTENING_DEFAULTS,
         "daily_verse": DAILY_VERSE_DEFAULTS,
+        "audit": AUDIT_DEFAULTS,
         "guilds": [{"id": other_guild, "voice_channel": other_voice, "controller_role": ROLE}],
     }
 
@@ -178,6 +183,9 @@ def test_bad_answers_are_refused_with_the_reason_and_asked_again(home: Path) -> 
         "n",
         "-5",
         "",
+        "https://example.com/api/webhooks/123456789012345678/" + "x" * 68,
+        "https://discord.com/api/webhooks/12/short",
+        "",
         "y",
     )
     result = quranbot(home, "setup", input=answers)
@@ -196,6 +204,8 @@ def test_bad_answers_are_refused_with_the_reason_and_asked_again(home: Path) -> 
         '✗ "10081" is not a whole number of minutes from 1 to 10080 (a week)',
         '✗ "ten" is not a whole number of minutes from 1 to 10080 (a week)',
         '✗ "-5" is not a Discord id (a number of 17–20 digits)',
+        "✗ a webhook URL is on discord.com, not 'example.com'",
+        "✗ that is not a webhook URL: it looks like https://discord.com/api/webhooks/ID/TOKEN",
     ):
         assert reason in output, reason
     assert TOKEN not in result.output
@@ -205,6 +215,7 @@ def test_bad_answers_are_refused_with_the_reason_and_asked_again(home: Path) -> 
         "backup": {"interval_minutes": 45},
         "listening": LISTENING_DEFAULTS,
         "daily_verse": DAILY_VERSE_DEFAULTS,
+        "audit": AUDIT_DEFAULTS,
         "guilds": [{"id": GUILD, "voice_channel": VOICE}],
     }
 
@@ -212,7 +223,7 @@ def test_bad_answers_are_refused_with_the_reason_and_asked_again(home: Path) -> 
 def test_declining_the_summary_writes_nothing(tmp_path: Path) -> None:
     """No reciter is imported here, so the reciter question is skipped (the first imported one is used)."""
     paths = Paths.under(tmp_path)
-    answers = lines(TOKEN, "", "UTC", "", "", "", "n")
+    answers = lines(TOKEN, "", "UTC", "", "", "", "", "n")
     result = quranbot(tmp_path, "setup", input=answers)
     assert result.exit_code == 1, result.output
     output = flat(result.output)
@@ -266,6 +277,7 @@ def test_no_prompt_needs_only_the_token(tmp_path: Path, token_file: Path) -> Non
         "backup": {"interval_minutes": 60},
         "listening": LISTENING_DEFAULTS,
         "daily_verse": DAILY_VERSE_DEFAULTS,
+        "audit": AUDIT_DEFAULTS,
     }
 
 
@@ -289,6 +301,7 @@ def test_no_prompt_takes_every_option_and_later_adds_a_server(home: Path, token_
         "backup": {"interval_minutes": 15},
         "listening": LISTENING_DEFAULTS,
         "daily_verse": DAILY_VERSE_DEFAULTS,
+        "audit": AUDIT_DEFAULTS,
         "alerts": {"admin_user": ADMIN},
         "guilds": [
             {"id": GUILD, "voice_channel": VOICE, "panel_channel": PANEL, "controller_role": ROLE},

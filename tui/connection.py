@@ -19,8 +19,8 @@ from typing import Any
 
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
 
-TOPICS = ("player", "listeners", "logs", "stats")
-#: Log lines fetched on connecting (the subscription's snapshot has only the last 100).
+TOPICS = ("player", "listeners", "logs", "stats", "audit")
+#: Log lines (and audit records) fetched on connecting (the subscriptions' snapshots hold only 100).
 LOG_HISTORY = 1000
 CONNECT_TIMEOUT = 5.0
 
@@ -107,12 +107,17 @@ class BotLink:
     async def _serve(self, client: ControlClient) -> None:
         status = await client.call("status")
         history = await client.call("logs", limit=LOG_HISTORY)
+        offered = client.hello.get("methods", ())
+        trail = await client.call("audit", limit=LOG_HISTORY) if "audit" in offered else {}
         self._client = client
         guild_ids = tuple(str(guild["guild_id"]) for guild in status.get("guilds", ()))
         self._report(LinkState(LinkStatus.CONNECTED, str(self.socket), dict(client.hello), guild_ids))
         for line in history.get("lines", ()):
             self._on_event("logs", line)
-        await client.subscribe(*TOPICS)
+        for record in trail.get("entries", ()):
+            self._on_event("audit", record)
+        # A bot of an older version may not offer every topic: subscribe to those it has.
+        await client.subscribe(*(t for t in TOPICS if t in client.hello.get("topics", TOPICS)))
         await self._pump(client)
 
     async def _pump(self, client: ControlClient) -> None:

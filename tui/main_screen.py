@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Tabs
 
+from quranbot.audit.record import AuditRecord
 from quranbot.control.client import BotNotRunning, ControlError
 from quranbot.tui.arabic import ArabicOrder
 from quranbot.tui.connection import BotLink, LinkState, LinkStatus
@@ -42,6 +43,7 @@ class MainScreen(Screen[None]):
         Binding("r", "pick_reciter", "Reciter"),
         Binding("v", "log_level", "Level"),
         Binding("f", "search_logs", "Search"),
+        Binding("u", "audit_trail", "Audit"),
         Binding("tab", "next_guild", "Guild"),
         Binding("shift+tab", "next_guild(-1)", "Guild", show=False),
         Binding("a", "arabic_order", "Arabic"),
@@ -103,6 +105,8 @@ class MainScreen(Screen[None]):
                 self._store(guild.with_listeners(listeners_from(data.get("listeners"))))
         elif name == "logs":
             self.query_one(LogPane).add(LogEntry.from_json(data))
+        elif name == "audit":
+            self.query_one(LogPane).add_audit(AuditRecord.from_json(data))
         elif name == "stats":
             self.stats = BotStats.from_json(data)
             self._show_stats()
@@ -233,6 +237,9 @@ class MainScreen(Screen[None]):
     # -- the view -------------------------------------------------------------------------------------
     def action_log_level(self) -> None:
         self.query_one(LogPane).cycle_level()
+
+    def action_audit_trail(self) -> None:
+        self.query_one(LogPane).toggle_audit()
 
     def action_search_logs(self) -> None:
         self.query_one(LogPane).focus_search()

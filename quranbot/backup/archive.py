@@ -1,11 +1,13 @@
 """Backup archives: one zip per backup, checked against its own manifest before anyone trusts it.
 
 A backup is `quranbot-backup-YYYYmmddTHHMMSSZ.zip` in the backups directory: the state files that
-existed (see `quranbot.store.layout.STATE_FILES`) and a `manifest.json` naming each with its size and
-SHA-256. It is written atomically and read back before `create_backup` returns, so a backup that is
-listed was good when it was made. Every reader re-checks: an archive can rot on disk or be handed in
-by someone else, so member names are validated (no absolute paths, no `..`, nothing but state files)
-before a byte is used, and nothing is ever extracted by the name inside the archive.
+existed (see `quranbot.store.layout.STATE_FILES`), the audit trail's files (`audit.jsonl`,
+`audit.N.jsonl`: JSON lines, checked by checksum only, since a torn last line is normal for them) and
+a `manifest.json` naming each with its size and SHA-256. It is written atomically and read back
+before `create_backup` returns, so a backup that is listed was good when it was made. Every reader
+re-checks: an archive can rot on disk or be handed in by someone else, so member names are validated
+(no absolute paths, no `..`, nothing but state and audit files) before a byte is used, and nothing is
+ever extracted by the name inside the archive.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, NamedTuple
 
 from quranbot import __version__
 from quranbot.atomic_file import atomic_write_bytes, fsync_directory
+from quranbot.audit.files import audit_files, is_audit_file
 from quranbot.store.layout import STATE_FILES
 from quranbot.store.lock import LOCK_NAME, StateLock, StateLocked, lock_holder
 from quranbot.store.storage import CorruptStateFile, parse_state_bytes
@@ -151,6 +154,11 @@ def _snapshot(state_dir: Path) -> dict[str, bytes]:
             log.warning("Left %s out of the backup: %s", name, exc.reason)
             continue
         contents[name] = raw
+    for path in audit_files(state_dir):  # appended to while we read: at worst a torn last line
+        try:
+            contents[path.name] = path.read_bytes()
+        except FileNotFoundError:
+            continue  # rotated away between listing and reading
     return contents
 
 
@@ -224,8 +232,11 @@ def _name_problem(name: str) -> str | None:
         return f"member {name!r} contains '..' (path traversal)"
     if "\\" in name:
         return f"member {name!r} contains a backslash"
-    if name not in STATE_FILES:
-        return f"member {name!r} is not a state file (expected one of {', '.join(STATE_FILES)})"
+    if name not in STATE_FILES and not is_audit_file(name):
+        return (
+            f"member {name!r} is not a state file (expected one of {', '.join(STATE_FILES)}, "
+            "or audit.jsonl, audit.N.jsonl)"
+        )
     return None
 
 
@@ -318,6 +329,8 @@ def _read_checked(path: Path, archive: zipfile.ZipFile, entry: BackupFile) -> by
         raise BackupInvalid(
             path, f"{entry.name} has SHA-256 {digest} but {MANIFEST} says {entry.sha256} (checksum mismatch)"
         )
+    if is_audit_file(entry.name):
+        return raw  # JSON lines; the reader skips a torn line
     try:
         parse_state_bytes(Path(entry.name), raw)
     except CorruptStateFile as exc:
@@ -446,7 +459,8 @@ def restore_backup(path: Path, state_dir: Path, backups_dir: Path) -> RestoreRes
         raise StateLocked(state_dir / LOCK_NAME, holder if holder > 0 else None)
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with StateLock(state_dir):
-        present = [name for name in STATE_FILES if (state_dir / name).exists()]
+        trail = [p.name for p in audit_files(state_dir)]
+        present = [name for name in STATE_FILES if (state_dir / name).exists()] + trail
         safety: BackupInfo | None = None
         if present:
             safety = create_backup(state_dir, backups_dir)
@@ -454,7 +468,8 @@ def restore_backup(path: Path, state_dir: Path, backups_dir: Path) -> RestoreRes
         in_safety = {entry.name for entry in safety.files} if safety else set()
         stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
         moved: list[Path] = []
-        for name in STATE_FILES:
+        archived_trail = sorted(name for name in contents if is_audit_file(name))
+        for name in [*STATE_FILES, *dict.fromkeys(trail + archived_trail)]:
             target = state_dir / name
             # A file the safety backup could not hold (it did not parse) is kept aside, not overwritten.
             if name in present and (name not in contents or name not in in_safety):

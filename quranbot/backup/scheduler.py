@@ -24,6 +24,9 @@ from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-unt
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from quranbot.alerts.system_event import system_event
+from quranbot.audit.record import BOT_ACTOR, AuditRecord, Result
+from quranbot.audit.writer import AuditLog
 from quranbot.backup.archive import BackupInfo, create_backup, list_backups
 from quranbot.backup.retention import DEFAULT_POLICY, RetentionPolicy, prune_backups
 
@@ -46,6 +49,7 @@ class BackupScheduler:
         interval: timedelta = timedelta(hours=1),
         policy: RetentionPolicy = DEFAULT_POLICY,
         scheduler: AsyncIOScheduler | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         if interval <= timedelta(0):
             raise ValueError(f"the backup interval must be positive, not {interval}")
@@ -58,6 +62,8 @@ class BackupScheduler:
         #: The bot's one scheduler (shared with the quiz schedule), or one of its own when none is given.
         self._scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
         self._owns_scheduler = scheduler is None
+        #: Where a scheduled backup is recorded, as done by the bot (one asked for is recorded by the asker).
+        self.audit = audit
         #: The scheduled job and `run_now` never write at the same time.
         self._busy = asyncio.Lock()
         self._stopping = False
@@ -136,10 +142,19 @@ class BackupScheduler:
 
     async def _scheduled(self) -> None:
         try:
-            await self._backup()
+            info = await self._backup()
         except asyncio.CancelledError:
             # APScheduler cancels a running job at shutdown; the thread finishes its atomic write.
             log.info("Scheduler stopped while a backup was being written; it completes in the background")
         except Exception as exc:
-            log.error("Scheduled backup failed: %s", exc or type(exc).__name__)
+            system_event(log, logging.ERROR, "Scheduled backup failed: %s", exc or type(exc).__name__)
             log.debug("Backup failure details", exc_info=True)
+            self._record("error", str(exc) or type(exc).__name__)
+        else:
+            self._record("ok", "", name=info.name, files=len(info.files))
+
+    def _record(self, result: Result, reason: str, **args: object) -> None:
+        if self.audit is not None:
+            self.audit.record(
+                AuditRecord.create("bot", BOT_ACTOR, "backup", result=result, reason=reason, args=args)
+            )

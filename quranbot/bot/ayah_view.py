@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import discord
 from discord.ext import commands
 
+from quranbot.bot.audit_trail import reported
 from quranbot.bot.quiz_view import DESCRIPTION_LIMIT, EMBED_LIMIT, TANZIL_DATA_CREDIT
 from quranbot.quran.metadata import AyahRef, Surah, load_metadata
 from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
@@ -340,6 +341,7 @@ class ReciteButton(
         return cls(int(match["surah"]), int(match["ayah"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        actions = await _actions(interaction)
-        if actions is not None:
-            await actions.recite(interaction, self.surah, self.ayah)
+        async with reported(interaction, "ayah.recite", ayah=f"{self.surah}:{self.ayah}"):
+            actions = await _actions(interaction)
+            if actions is not None:
+                await actions.recite(interaction, self.surah, self.ayah)

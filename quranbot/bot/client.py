@@ -13,7 +13,9 @@ from discord.ext import commands
 
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerEvent
+from quranbot.audit.writer import AuditLog
 from quranbot.bot.boards import ListeningBoard, QuizBoard
+from quranbot.bot.cogs.audit import AuditCog
 from quranbot.bot.cogs.daily_verse import DailyVerseCog
 from quranbot.bot.cogs.leaderboard import LeaderboardCog
 from quranbot.bot.cogs.listening import ListeningCog
@@ -53,6 +55,8 @@ class QuranBot(commands.Bot):
         library: Library,
         scheduler: AsyncIOScheduler,
         quiz_bank: BankLoader,
+        *,
+        audit: AuditLog,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -61,6 +65,8 @@ class QuranBot(commands.Bot):
         self.settings = settings
         self.store = store
         self.library = library
+        #: The audit trail (quranbot/audit/): AuditCog writes what members and the bot do to it.
+        self.audit = audit
         #: The bot's one APScheduler (backups, scheduled quizzes, daily verses), started by the runner.
         self.scheduler = scheduler
         self.timezone = ZoneInfo(settings.timezone or system_timezone())
@@ -80,6 +86,7 @@ class QuranBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        await self.add_cog(AuditCog(self, self.audit))
         await self.add_cog(PingCog(self))
         listening = ListeningCog(
             self,

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from quranbot.bot.audit_trail import report_bot_action
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_TIME
 from quranbot.daily_verse.pool import next_verse, parse_pool, whole_quran
 from quranbot.daily_verse.timing import due_slot, parse_time_of_day
@@ -180,13 +181,24 @@ class DailyVerses:
         state.last_slot = slot.date().isoformat()
         if not in_time:
             self.store.save_daily_verse(state)
+            late = (now - slot).total_seconds() / 60
             log.info(
                 "Skipped the daily verse of %s in guild %s: missed while stopped (%.0f min late)",
-                state.last_slot, guild_id, (now - slot).total_seconds() / 60,
+                state.last_slot, guild_id, late,
+            )  # fmt: skip
+            report_bot_action(
+                self.bot, "daily_verse.post", guild_id=guild_id, channel_id=channel_id, result="refused",
+                reason=f"missed while stopped ({late:.0f} min late)", day=state.last_slot,
             )  # fmt: skip
             return
         ref = self._choose(guild_id, state)  # saves the state: the slot is done before it is posted
-        await self._post(guild_id, channel_id, ref, f"the daily verse of {state.last_slot}")
+        posted = await self._post(guild_id, channel_id, ref, f"the daily verse of {state.last_slot}")
+        report_bot_action(
+            self.bot, "daily_verse.post", guild_id=guild_id, channel_id=channel_id,
+            result="ok" if posted.message_id else "error",
+            reason="" if posted.message_id else "Discord refused the post (see the log)",
+            day=state.last_slot, ayah=str(ref),
+        )  # fmt: skip
 
     async def post_now(self, guild_id: int) -> Posted:
         """The admin's `quranbot verse post-now`: the next ayah of the pool at once (the day's scheduled

@@ -18,8 +18,10 @@ from dataclasses import asdict, dataclass
 
 import discord
 
+from quranbot.alerts.system_event import system_event
 from quranbot.audio.library import Library
 from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSettings, PlayerState
+from quranbot.bot.audit_trail import report_bot_action
 from quranbot.store.records import GuildPlayback
 from quranbot.store.state import StateStore
 
@@ -93,6 +95,11 @@ class GuildPlayer:
         #: rejoin does not reset it: a stall that rejoining cannot cure keeps counting (for systemd).
         self._stall_started = time.monotonic()
         self._backoff = 1.0
+        #: When the watchdog last found all well: an outage (for the "recovered after" alert) began
+        #: between then and its next look.
+        self._last_healthy = time.monotonic()
+        #: The current outage: when the watchdog first saw it (monotonic), why, and rejoins tried.
+        self._outage: tuple[float, str, int] | None = None
         self._stopping = False
         #: Paused because the channel emptied (pause_when_empty), not by a member.
         self.auto_paused = False
@@ -235,16 +242,36 @@ class GuildPlayer:
             await asyncio.sleep(WATCHDOG_INTERVAL)
             if self.healthy():
                 self._backoff = 1.0
+                self._last_healthy = time.monotonic()
                 continue
             reason = self._diagnose()
-            log.warning("Recovering voice in guild %s: %s (%s)", self.guild_id, reason, self.describe())
+            line = ("Recovering voice in guild %s: %s (%s)", self.guild_id, reason, self.describe())
+            if self._outage is None:  # the first line of an outage is also a system alert: voice lost
+                system_event(log, logging.WARNING, *line)
+            else:
+                log.warning(*line)
             if self.voice_client is not None and reason.startswith("stalled"):
                 await self.voice_client.disconnect(force=True)
+            started, why, tries = self._outage or (time.monotonic(), reason, 0)
+            self._outage = (started, why, tries + 1)
             if await self.connect():
                 self.recoveries += 1
-                log.info("Recovered in guild %s: %s", self.guild_id, self.describe())
+                system_event(
+                    log, logging.INFO, "Recovered in guild %s after %.1f s: %s",
+                    self.guild_id, time.monotonic() - min(started, self._last_healthy), self.describe(),
+                )  # fmt: skip
                 self._backoff = 1.0
+                self._outage = None
+                report_bot_action(
+                    self.client, "voice.recover", guild_id=self.guild_id, channel_id=self.channel_id,
+                    why=why, attempts=tries + 1, seconds=round(time.monotonic() - started, 1),
+                )  # fmt: skip
             else:
+                if tries == 0:  # the first failed rejoin of an outage; the rest retry with backoff
+                    report_bot_action(
+                        self.client, "voice.recover", guild_id=self.guild_id, channel_id=self.channel_id,
+                        result="error", reason="could not rejoin yet; retrying with backoff", why=why,
+                    )  # fmt: skip
                 delay = min(MAX_BACKOFF, self._backoff) * random.uniform(0.8, 1.2)
                 self._backoff = min(MAX_BACKOFF, self._backoff * 2)
                 await asyncio.sleep(delay)
@@ -265,9 +292,11 @@ class GuildPlayer:
         if not listening and self.player.state is not PlayerState.PAUSED:
             self.act("Paused: nobody is listening", "QuranBot", self.player.pause)
             self.auto_paused = True
+            report_bot_action(self.client, "pause", guild_id=self.guild_id, why="nobody is listening")
         elif listening and self.auto_paused:
             self.auto_paused = False
             self.act("Resumed: someone joined", "QuranBot", self.player.resume)
+            report_bot_action(self.client, "resume", guild_id=self.guild_id, why="someone joined")
 
     # -- commands ---------------------------------------------------------------------------------------
     def act(self, what: str, who: str, command: Callable[[], None]) -> None:

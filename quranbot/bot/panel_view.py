@@ -23,6 +23,7 @@ import discord
 
 from quranbot.audio.library import Reciter
 from quranbot.audio.player import NowPlaying, Player, PlayerState
+from quranbot.bot.audit_trail import component_name, failed, refuse, report_action
 from quranbot.bot.cogs.recitation import progress_bar
 from quranbot.bot.command_errors import SOMETHING_WENT_WRONG, tell_privately
 from quranbot.bot.guild_player import LastAction
@@ -212,6 +213,8 @@ def parse_range(value: str) -> tuple[int, int] | None:
 async def report_failure(interaction: discord.Interaction, error: Exception, what: str) -> None:
     """A control's bug: logged with its traceback, and the member is told something went wrong."""
     log.error("Panel control %s failed", what, exc_info=error)
+    failed(interaction, f"{type(error).__name__}: {error}")
+    report_action(interaction, component_name(interaction))
     await tell_privately(interaction, SOMETHING_WENT_WRONG)
 
 
@@ -352,6 +355,8 @@ class SurahPickView(_Steered):
     ) -> None:
         value = select.values[0] if select.values else ""
         if not value.isdecimal() or not 1 <= int(value) <= SURAH_COUNT:
+            refuse(interaction, "bad input: no such surah")
+            report_action(interaction, component_name(interaction), surah=value)
             await interaction.response.send_message("That surah does not exist.", ephemeral=True)
             return
         surah = load_metadata().surah(int(value))

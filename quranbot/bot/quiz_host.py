@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from quranbot.bot.audit_trail import refuse
 from quranbot.bot.quiz_view import answer_view, question_embed, reveal_embed
 from quranbot.quiz import leaderboard
 from quranbot.quiz.bank import BankLoader
@@ -244,21 +245,25 @@ class QuizHost:
         session = self.sessions.get(quiz_id)
         user = interaction.user
         if session is None:
+            refuse(interaction, "the question has closed")
             await self._tell(interaction, "This question has closed.")
             return
         wait = self._limited(session.record.guild_id, user.id)
         if wait is not None:
+            refuse(interaction, f"cooldown: {wait:.0f} s left")
             await self._tell(interaction, f"Slow down: you can answer again in {wait:.0f} s.")
             return
         self.names[user.id] = user.display_name
         outcome, counted = session.answer(user.id, choice, time.monotonic())
         if outcome is Outcome.CLOSED:
+            refuse(interaction, "the question has closed")
             await self._tell(interaction, "This question has closed.")
             return
         assert counted is not None
         picked = f"**{LETTERS[counted.choice]}** · {session.question.choices[counted.choice]}"
         reveal = f"<t:{int(session.record.deadline)}:R>"
         if outcome is Outcome.ALREADY:
+            refuse(interaction, "already answered: the first answer counts")
             await self._tell(
                 interaction,
                 f"You already answered {picked}: your first answer counts. The answer is revealed {reveal}.",

@@ -18,6 +18,8 @@ import discord
 from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from quranbot.audit.record import Result
+from quranbot.bot.audit_trail import report_bot_action
 from quranbot.bot.quiz_host import ChannelBusy, QuizHost
 from quranbot.quiz.picker import NoQuestions
 from quranbot.quiz.schedule import SlotTrigger, grace, latest_slot, next_slot
@@ -120,11 +122,13 @@ class QuizSchedule:
         quiz_guild.last_slot = slot.timestamp()
         self.store.save_quiz_guild(quiz_guild)  # before posting: exactly once, across restarts too
         late = (now - slot).total_seconds()
+        shown = slot.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
         if late > grace(interval):
             log.info(
                 "Skipped the scheduled quiz of %s in guild %s: missed while stopped (%.0f s late)",
-                slot.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M"), guild_id, late,
+                shown, guild_id, late,
             )  # fmt: skip
+            self._record(guild_id, channel_id, "refused", f"missed while stopped ({late:.0f} s late)", shown)
             return
         try:
             question = self.host.choose(guild_id, None, None)
@@ -132,7 +136,20 @@ class QuizSchedule:
             await self.host.ask(channel, channel_id, guild_id, question)
         except ChannelBusy:
             log.info("Scheduled quiz in channel %s skipped: a question is still open there", channel_id)
+            self._record(guild_id, channel_id, "refused", "a question is still open there", shown)
         except NoQuestions as exc:
             log.warning("Scheduled quiz in guild %s: %s", guild_id, exc)
+            self._record(guild_id, channel_id, "error", str(exc), shown)
         except discord.HTTPException as exc:
             log.warning("Could not post the scheduled quiz in channel %s: %s", channel_id, exc)
+            self._record(guild_id, channel_id, "error", f"Discord refused the post: {exc}", shown)
+        else:
+            self._record(guild_id, channel_id, "ok", "", shown, question=question.id)
+
+    def _record(
+        self, guild_id: int, channel_id: int, result: Result, reason: str, slot: str, **args: object
+    ) -> None:
+        report_bot_action(
+            self.host.bot, "quiz.scheduled", guild_id=guild_id, channel_id=channel_id, result=result,
+            reason=reason, slot=slot, **args,
+        )  # fmt: skip

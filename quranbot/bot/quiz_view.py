@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 from discord.ext import commands
 
+from quranbot.bot.audit_trail import refuse, reported
 from quranbot.quiz.achievements import BY_ID, Achievement
 from quranbot.quiz.member_stats import AnswerResult, accuracy
 from quranbot.quiz.question import LETTERS, Question, Reference
@@ -199,6 +200,7 @@ async def _actions(interaction: discord.Interaction) -> QuizActions | None:
     cog = client.get_cog(QUIZ_COG) if isinstance(client, commands.Bot) else None
     if isinstance(cog, QuizActions):
         return cog
+    refuse(interaction, "the quiz is not running")
     await interaction.response.send_message("The quiz is not running right now.", ephemeral=True)
     return None
 
@@ -235,9 +237,11 @@ class AnswerButton(
         return cls(int(match["quiz"], 16), int(match["choice"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        actions = await _actions(interaction)
-        if actions is not None:
-            await actions.answer(interaction, self.quiz_id, self.choice)
+        # The choice is left out of the record: no answer is published before the reveal.
+        async with reported(interaction, "quiz.answer", quiz=f"{self.quiz_id:x}"):
+            actions = await _actions(interaction)
+            if actions is not None:
+                await actions.answer(interaction, self.quiz_id, self.choice)
 
 
 def answer_view(quiz_id: int, question: Question | None = None, revealed: bool = False) -> discord.ui.View:

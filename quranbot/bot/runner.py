@@ -15,9 +15,12 @@ import aiohttp
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from quranbot.alerts.system_event import system_event
 from quranbot.audio.library import Library
+from quranbot.audit.writer import AuditLog
 from quranbot.backup.archive import newest_good_copy
 from quranbot.backup.scheduler import BackupScheduler
+from quranbot.bot.alerting import BotAlerts
 from quranbot.bot.client import QuranBot
 from quranbot.bot.settings import BotSettings
 from quranbot.bot.supervision import report_to_systemd
@@ -66,30 +69,46 @@ async def run_bot(
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
-    store = open_state(paths)
+    redactor = RedactingFilter([settings.token, *settings.alerts.secrets()])
+    alerts = BotAlerts(settings.alerts, redactor)
+    alerts.install()  # before the state opens: a file repaired from a backup is an alert
+    try:
+        store = open_state(paths)
+    except BaseException:
+        await alerts.stop()
+        raise
     store.guild_defaults = {defaults.guild_id: defaults for defaults in settings.guild_defaults}
     store.default_reciter = settings.default_reciter
+    audit = AuditLog(
+        paths.state_dir,
+        settings.audit_max_bytes,
+        settings.audit_keep,
+        secrets=[settings.token, *settings.alerts.secrets()],
+    ).open()
     flusher = PeriodicFlusher(store, settings.flush_interval, settings.statistics_interval)
     flushing = asyncio.create_task(flusher.run(), name="state flusher")
     scheduler = AsyncIOScheduler(timezone=datetime.UTC)  # one for every timed job: backups, quizzes
     scheduler.start()
     backups = BackupScheduler(
-        paths.state_dir, paths.backups_dir, settings.backup_interval, scheduler=scheduler
+        paths.state_dir, paths.backups_dir, settings.backup_interval, scheduler=scheduler, audit=audit
     )
     backups.start()
     library = Library(paths.audio_dir)
-    bot = QuranBot(settings, store, library, scheduler, BankLoader(paths.quiz_banks_dir), connector=connector)
+    quiz_bank = BankLoader(paths.quiz_banks_dir)
+    bot = QuranBot(settings, store, library, scheduler, quiz_bank, audit=audit, connector=connector)
     flusher.before_statistics = bot.accrue_listening
+    alerts.start(bot, connector)
     ring = LogRing()
-    ring.addFilter(RedactingFilter([settings.token]))
+    ring.addFilter(redactor)
     logging.getLogger().addHandler(ring)
-    control = BotControl(bot, bot.guild_players, library, ring, backups, quiz=bot.quiz)
+    control = BotControl(bot, bot.guild_players, library, ring, backups, quiz=bot.quiz, alerts=alerts)
     server = await _open_control_socket(paths, control)
     notifier = ServiceNotifier.from_environment()
     reporting = asyncio.create_task(report_to_systemd(notifier, bot), name="systemd notifications")
     try:
-        await _run_client(bot, settings, stop, notifier)
+        await _run_client(bot, settings, stop, notifier, alerts)
     finally:
+        await alerts.stop()
         reporting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporting
@@ -105,6 +124,7 @@ async def run_bot(
         with contextlib.suppress(RuntimeError):  # the loop is closing: nothing is left to stop
             scheduler.shutdown(wait=False)
         store.close()  # the last flush: position and statistics as they are now
+        audit.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
 
@@ -112,7 +132,7 @@ async def run_bot(
 async def _open_control_socket(paths: Paths, control: BotControl) -> ControlServer | None:
     """The control socket for the CLI and the TUI; without it the bot still recites, so a failure
     (a runtime directory it may not write) is logged, not fatal."""
-    server = ControlServer(paths.control_socket, control)
+    server = ControlServer(paths.control_socket, control, on_forbidden=control.forbidden)
     try:
         await server.start()
     except OSError as exc:
@@ -127,7 +147,7 @@ async def _open_control_socket(paths: Paths, control: BotControl) -> ControlServ
 
 
 async def _run_client(
-    bot: QuranBot, settings: BotSettings, stop: asyncio.Event, notifier: ServiceNotifier
+    bot: QuranBot, settings: BotSettings, stop: asyncio.Event, notifier: ServiceNotifier, alerts: BotAlerts
 ) -> None:
     try:
         async with bot:
@@ -140,8 +160,9 @@ async def _run_client(
                 runner.result()
             else:
                 # Close while the gateway still runs, so leaving voice is acknowledged promptly.
-                log.info("Stopping: leaving voice and closing the connection")
+                system_event(log, logging.INFO, "Stopping: leaving voice and closing the connection")
                 notifier.stopping()
+                await alerts.stop()  # the alerts queued so far (this one too) go before the client closes
                 await bot.close()
                 try:
                     await runner

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from quranbot.alerts.settings import AlertSettings
+from quranbot.audit.writer import DEFAULT_KEEP, DEFAULT_MAX_BYTES
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_GRACE_MINUTES, DEFAULT_QUIZ_DEADLINE
 from quranbot.secret import Secret
 from quranbot.store.records import GuildSettings
@@ -47,3 +49,8 @@ class BotSettings:
     daily_verse_pool: tuple[str, ...] = ()
     #: A daily verse missed while the bot was down is still posted up to this late.
     daily_verse_grace: timedelta = timedelta(minutes=DEFAULT_DAILY_VERSE_GRACE_MINUTES)
+    #: The audit trail's bound: `audit.jsonl` rotates at this size, and this many rotated files are kept.
+    audit_max_bytes: int = DEFAULT_MAX_BYTES
+    audit_keep: int = DEFAULT_KEEP
+    #: Where alerts go (a webhook, or a channel), whom errors ping, which alerts, the heartbeat.
+    alerts: AlertSettings = field(default_factory=AlertSettings)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from quranbot.alerts.system_event import system_event
 from quranbot.audio.player import PlayerState
 from quranbot.bot.client import QuranBot
 from quranbot.quran.metadata import load_metadata
@@ -70,7 +71,9 @@ async def report_to_systemd(notifier: ServiceNotifier, bot: QuranBot) -> None:
             notifier.send(WATCHDOG="1", STATUS=describe(bot))
             withholding = False
         elif not withholding:
-            log.error(
+            system_event(
+                log,
+                logging.ERROR,
                 "No audio for %.0f s in guild %s although connected: no longer reassuring systemd's "
                 "watchdog, so it restarts the bot",
                 stalled,

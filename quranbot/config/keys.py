@@ -14,6 +14,10 @@ from typing import Any
 
 from quranbot.config.rules import (
     BadValue,
+    alert_categories,
+    alert_level,
+    audit_keep,
+    audit_max_kib,
     ayah_references,
     backup_minutes,
     boolean,
@@ -49,13 +53,20 @@ SETTINGS = (
     Setting(RECITER_KEY, "reciter", optional(reciter_slug), "not set: the first imported reciter"),
     Setting("recitation.pause_when_empty", "pause_when_empty", boolean),
     Setting("backup.interval_minutes", "backup_interval_minutes", backup_minutes),
-    Setting("alerts.admin_user", "admin_user", optional(discord_id), "not set: no alerts"),
+    Setting("alerts.admin_user", "admin_user", optional(discord_id), "not set: alerts ping no user"),
+    Setting("alerts.admin_role", "admin_role", optional(discord_id), "not set: alerts ping no role"),
+    Setting("alerts.channel", "alerts_channel", optional(discord_id), "not set: /setup log_channel's"),
+    Setting("alerts.min_level", "alerts_min_level", optional(alert_level), "not set: info (everything)"),
+    Setting("alerts.categories", "alerts_categories", optional(alert_categories), "not set: all"),
+    Setting("alerts.heartbeat", "alerts_heartbeat", optional(time_of_day), "not set: no heartbeat"),
     Setting("quiz.deadline_seconds", "quiz_deadline_seconds", optional(quiz_deadline), "not set: 30 s"),
     Setting("listening.count_deafened", "count_deafened", boolean),
     Setting("listening.announce_achievements", "announce_achievements", boolean),
     Setting("listening.role_after_minutes", "role_after_minutes", role_after_minutes),
     Setting("daily_verse.pool", "daily_verse_pool", optional(ayah_references), "not set: all 6,236 ayahs"),
     Setting("daily_verse.grace_minutes", "daily_verse_grace_minutes", daily_verse_grace),
+    Setting("audit.max_file_kib", "audit_max_kib", audit_max_kib),
+    Setting("audit.keep_files", "audit_keep", audit_keep),
 )
 GUILD_SETTINGS = (
     Setting("id", "id", discord_id),

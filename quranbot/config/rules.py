@@ -92,6 +92,12 @@ role_after_minutes = bounded_int(*ROLE_AFTER_RANGE, "minutes")
 DAILY_VERSE_GRACE_RANGE = (0, 1440)
 daily_verse_grace = bounded_int(*DAILY_VERSE_GRACE_RANGE, "minutes")
 
+#: The audit file rotates at this many KiB (64 KiB to 100 MiB); this many rotated files are kept.
+AUDIT_KIB_RANGE = (64, 102400)
+AUDIT_KEEP_RANGE = (1, 99)
+audit_max_kib = bounded_int(*AUDIT_KIB_RANGE, "KiB")
+audit_keep = bounded_int(*AUDIT_KEEP_RANGE, "files")
+
 
 def time_of_day(value: object) -> str:
     """A time of day as `HH:MM` (24-hour), e.g. when the daily verse is posted."""
@@ -120,6 +126,32 @@ def ayah_references(value: object) -> tuple[str, ...]:
     if not refs:
         raise BadValue("the list of ayah references is empty (leave the key out for every ayah)")
     return tuple(dict.fromkeys(refs))
+
+
+def alert_level(value: object) -> str:
+    """An alert level's name: the least serious alerts sent."""
+    from quranbot.alerts.alert import Level
+
+    names = [level.label for level in Level]
+    if isinstance(value, str) and value.strip().lower() in names:
+        return value.strip().lower()
+    raise BadValue(f"{shown(value)} is not an alert level (one of {', '.join(names)})")
+
+
+def alert_categories(value: object) -> tuple[str, ...]:
+    """Kinds of alert (`["error", "system"]`, or `"error, system"` typed on a command line)."""
+    from quranbot.alerts.alert import Category
+
+    names = [category.value for category in Category]
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise BadValue(f'{shown(value)} is not a list of alert categories (such as ["error", "system"])')
+    chosen = [item.strip().lower() for item in items if item.strip()]
+    wrong = [item for item in chosen if item not in names]
+    if wrong or not chosen:
+        said = f"{shown(wrong[0])} is not" if wrong else "the list is empty: give at least one of"
+        raise BadValue(f"{said} an alert category ({', '.join(names)}; leave the key out for all)")
+    return tuple(name for name in names if name in chosen)
 
 
 def boolean(value: object) -> bool:

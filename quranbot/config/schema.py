@@ -13,6 +13,11 @@ DEFAULT_QUIZ_DEADLINE = 30
 DEFAULT_DAILY_VERSE_TIME = "07:00"
 #: A daily verse missed while the bot was down is still posted up to this late.
 DEFAULT_DAILY_VERSE_GRACE_MINUTES = 360
+#: Alerts from this level up are sent (system events are "info").
+DEFAULT_ALERTS_MIN_LEVEL = "info"
+#: The audit trail's bound: 1 MiB a file, the current one and three rotated (about 4 MiB in all).
+DEFAULT_AUDIT_MAX_KIB = 1024
+DEFAULT_AUDIT_KEEP = 3
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,18 @@ class Config:
     timezone: str | None = None
     backup_interval_minutes: int = DEFAULT_BACKUP_MINUTES
     pause_when_empty: bool = False
-    #: The Discord user who gets alerts; None: no alerts by direct message.
+    #: The Discord user (and role) error and critical alerts ping; None: they ping nobody.
     admin_user: int | None = None
+    admin_role: int | None = None
+    #: The text channel the bot posts alerts in itself (when no webhook URL is saved; a server's
+    #: `/setup log_channel` wins); None: no alert channel.
+    alerts_channel: int | None = None
+    #: The least serious alerts sent ("info", "warning", "error", "critical"); None: DEFAULT_ALERTS_MIN_LEVEL.
+    alerts_min_level: str | None = None
+    #: The kinds of alert sent ("error", "system", "heartbeat"); None: all of them.
+    alerts_categories: tuple[str, ...] | None = None
+    #: The daily heartbeat's time of day ("HH:MM" on the `timezone` clock); None: no heartbeat.
+    alerts_heartbeat: str | None = None
     #: Seconds a quiz question stays open (a guild's `/quiz deadline` wins); None: DEFAULT_QUIZ_DEADLINE.
     quiz_deadline_seconds: int | None = None
     #: Count a self- or server-deafened member as listening (they hear nothing, so by default not).
@@ -58,6 +73,9 @@ class Config:
     #: The daily verse's ayahs ("S:A"); None: every ayah of the Quran.
     daily_verse_pool: tuple[str, ...] | None = None
     daily_verse_grace_minutes: int = DEFAULT_DAILY_VERSE_GRACE_MINUTES
+    #: The audit trail: `audit.jsonl` rotates at this many KiB; this many rotated files are kept.
+    audit_max_kib: int = DEFAULT_AUDIT_MAX_KIB
+    audit_keep: int = DEFAULT_AUDIT_KEEP
 
     @property
     def voice_channels(self) -> tuple[int, ...]:

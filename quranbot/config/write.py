@@ -22,7 +22,8 @@ CONFIG_MODE = 0o640
 HEADER = """\
 # QuranBot settings, written by `quranbot setup` and `quranbot config set` (they keep no other comments).
 # Editing by hand is fine: `quranbot config show` checks the file. The keys are in the README.
-# The bot token is not here: it is in the `token` file beside this one (mode 0600).
+# The bot token and the alerts webhook URL are not here: they are in the `token` and `alerts-webhook`
+# files beside this one (mode 0600).
 """
 
 

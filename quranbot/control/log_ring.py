@@ -25,6 +25,16 @@ def log_line(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
+def exception_summary(record: logging.LogRecord) -> str:
+    """`ValueError: what went wrong`: the last line of the traceback that a `RedactingFilter` scrubbed
+    (`exc_text`) when there is one, for an exception's text may hold a secret (a URL with a token)."""
+    last = (record.exc_text or "").strip().rsplit("\n", 1)[-1]
+    if last:
+        return last
+    assert record.exc_info is not None and record.exc_info[1] is not None
+    return f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+
+
 class LogRing(logging.Handler):
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         super().__init__(logging.DEBUG)
@@ -36,7 +46,7 @@ class LogRing(logging.Handler):
         try:
             line = log_line(record)
             if record.exc_info and record.exc_info[1] is not None:
-                line["message"] += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+                line["message"] += f" ({exception_summary(record)})"
         except Exception:  # a bad format string must not break logging for the bot
             self.handleError(record)
             return

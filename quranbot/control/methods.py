@@ -21,14 +21,20 @@ from typing import Any
 
 import discord
 
+from quranbot.alerts.alert import Level
+from quranbot.alerts.system_event import system_event
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerError, PlayerEvent
+from quranbot.audit.filters import AuditFilter, parse_since
+from quranbot.audit.record import AuditRecord, Result
 from quranbot.backup.scheduler import BackupScheduler
+from quranbot.bot.alerting import BotAlerts
 from quranbot.bot.client import QuranBot
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.quiz_host import QuizHost
 from quranbot.control import protocol
 from quranbot.control.log_ring import LogRing
+from quranbot.control.peer import Peer
 from quranbot.control.protocol import Params, ProtocolError, Request
 from quranbot.control.server import Connection, ControlServer
 from quranbot.control.status import (
@@ -47,8 +53,11 @@ from quranbot.store.records import ListeningStats
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
-#: Log lines a new `logs` subscriber gets first.
+#: Log lines a new `logs` subscriber gets first; likewise audit records for `audit`.
 LOG_SNAPSHOT = 100
+AUDIT_SNAPSHOT = 100
+#: Methods that change something (or hand out members' data): each call is recorded in the audit trail.
+AUDITED = ("control", "verse.post", "listening.forget", "listening.export", "alerts.test")
 #: `listening`'s leaderboards: rows by default, and at most (so a reply stays far below a line's limit).
 LISTENING_TOP, LISTENING_TOP_MAX = 10, 100
 #: The stats topic's listening figures are worked out at most every LISTENING_SECONDS, and never more
@@ -60,13 +69,26 @@ LISTENING_SECONDS, LISTENING_LOAD = 5.0, 20
 EXPORT_PAGE_BYTES, EXPORT_BATCH = 512 * 1024, 200
 
 
+def login_name(peer: Peer) -> str:
+    try:
+        return pwd.getpwuid(peer.uid).pw_name
+    except KeyError:
+        return f"uid {peer.uid}"
+
+
 def who(connection: Connection) -> str:
     """How a terminal user appears in "last action": their login name."""
-    try:
-        name = pwd.getpwuid(connection.peer.uid).pw_name
-    except KeyError:
-        name = f"uid {connection.peer.uid}"
-    return f"{name} (terminal)"
+    return f"{login_name(connection.peer)} (terminal)"
+
+
+def terminal_record(
+    peer: Peer, action: str, args: dict[str, Any], result: Result = "ok", reason: str = "", guild: Any = None
+) -> AuditRecord:
+    """What a terminal user did over the socket: their login name, uid and process."""
+    return AuditRecord.create(
+        "terminal", login_name(peer), action, result=result, reason=reason, actor_id=peer.uid,
+        guild_id=guild, args=args, pid=peer.pid,
+    )  # fmt: skip
 
 
 class BotControl:
@@ -78,8 +100,10 @@ class BotControl:
         ring: LogRing,
         backups: BackupScheduler | None = None,
         quiz: QuizHost | None = None,
+        alerts: BotAlerts | None = None,
     ) -> None:
         self.client = client
+        self.alerts = alerts
         self.quiz = quiz
         self.library = library
         self._players = players
@@ -98,6 +122,7 @@ class BotControl:
         """Start feeding `server`'s topics (call on the running loop)."""
         self.server = server
         self.ring.on_line = lambda line: server.publish_threadsafe("logs", line)
+        self.client.audit.on_record = lambda record: server.publish_threadsafe("audit", record.to_json())
         self.client.add_listener(self.on_quran_event, "on_quran_event")
         self.client.add_listener(self.on_voice_state_update, "on_voice_state_update")
         self.client.add_listener(self.on_quiz_event, "on_quiz_event")
@@ -105,6 +130,7 @@ class BotControl:
 
     async def detach(self) -> None:
         self.ring.on_line = None
+        self.client.audit.on_record = None
         self.client.remove_listener(self.on_quran_event, "on_quran_event")
         self.client.remove_listener(self.on_voice_state_update, "on_voice_state_update")
         self.client.remove_listener(self.on_quiz_event, "on_quiz_event")
@@ -169,10 +195,43 @@ class BotControl:
             return [("logs", line) for line in self.ring.recent(LOG_SNAPSHOT)]
         if topic == "quiz":
             return [("quiz", {"event": "open", **q}) for q in self.open_quizzes()]
+        if topic == "audit":
+            return [("audit", r.to_json()) for r in self.client.audit.recent(AUDIT_SNAPSHOT)]
         return [("stats", self.stats())]
 
     # -- methods ----------------------------------------------------------------------------------------
     async def handle(self, request: Request, connection: Connection) -> Any:
+        if request.method not in AUDITED:
+            return await self._answer(request, connection)
+        args = {k: v for k, v in request.params.items() if k not in ("action", "guild", "guild_id")}
+        action = str(request.params.get("action", "?")) if request.method == "control" else request.method
+        guild = request.params.get("guild") or request.params.get("guild_id")
+        if guild is not None and not str(guild).isdigit():  # a guild named, not an id
+            args["guild"], guild = guild, None
+        peer = connection.peer
+        try:
+            result = await self._answer(request, connection)
+        except ProtocolError as exc:
+            outcome: Result = "error" if exc.code == protocol.INTERNAL else "refused"
+            self.client.audit.record(terminal_record(peer, action, args, outcome, exc.message, guild))
+            raise
+        except Exception as exc:
+            self.client.audit.record(terminal_record(peer, action, args, "error", repr(exc), guild))
+            raise
+        if isinstance(result, dict) and "guild_id" in result:
+            guild = result["guild_id"]
+        self.client.audit.record(terminal_record(peer, action, args, guild=guild))
+        return result
+
+    def forbidden(self, peer: Peer) -> None:
+        """A peer the socket turned away (not root, the bot's user or in its group)."""
+        self.client.audit.record(
+            terminal_record(
+                peer, "connect", {}, "refused", "no permission: not root, the bot's user or its group"
+            )
+        )
+
+    async def _answer(self, request: Request, connection: Connection) -> Any:
         params = Params(request.params)
         if request.method == "ping":
             return {"pong": True}
@@ -182,6 +241,8 @@ class BotControl:
             return self.stats()
         if request.method == "logs":
             return {"lines": self.logs(params)}
+        if request.method == "audit":
+            return {"entries": self.audit(params)}
         if request.method == "reciters":
             return {"reciters": self.reciters()}
         if request.method == "control":
@@ -194,6 +255,10 @@ class BotControl:
             return self.listening_forget(params, connection)
         if request.method == "verse.post":
             return await self.verse_post(params, connection)
+        if request.method == "alerts.test":
+            return await self.alerts_test(connection)
+        if request.method == "alerts.event":
+            return self.alerts_event(params, connection)
         raise ProtocolError(protocol.UNKNOWN_METHOD, f"no method {request.method!r}")
 
     def status(self) -> dict[str, Any]:
@@ -298,9 +363,63 @@ class BotControl:
             "ref": str(posted.ref),
         }
 
+    async def alerts_test(self, connection: Connection) -> dict[str, Any]:
+        """`quranbot alerts test` when alerts go to a channel: the bot posts a test alert there itself."""
+        if self.alerts is None or self.alerts.sender is None:
+            raise ProtocolError(protocol.REFUSED, "alerts are not running in this bot")
+        sender = self.alerts.sender
+        if not sender.destination.ready():
+            raise ProtocolError(
+                protocol.BAD_PARAMS,
+                "no alert destination: save a webhook (`quranbot setup`), set alerts.channel, or run "
+                "/setup log_channel in Discord",
+            )
+        answer = await self.alerts.send_test(f"Test alert, sent by {who(connection)}")
+        return {
+            "destination": sender.destination.describe(),
+            "delivered": answer.delivered,
+            "status": answer.status,
+            "answer": answer.reason,
+            "disabled": sender.disabled is not None,
+        }
+
+    def alerts_event(self, params: Params, connection: Connection) -> dict[str, Any]:
+        """A `quranbot` command's own event (a reciter imported): logged by the bot as a system event, so
+        it reaches the alerts (batched and rate limited with the rest), the log and the TUI."""
+        text = params.text("text")
+        if not text:
+            raise ProtocolError(protocol.BAD_PARAMS, '"text" is required')
+        names = {level.label: level for level in Level}
+        level = names.get(params.text("level") or "info")
+        if level is None:
+            raise ProtocolError(protocol.BAD_PARAMS, f'"level" is one of {", ".join(names)}')
+        system_event(log, level, "%s (%s)", text[:1000], who(connection))
+        return {"logged": True}
+
     def _guild_named(self, guild_id: int, name: object) -> bool:
         guild = self.client.get_guild(guild_id)
         return guild is not None and str(name).casefold() == guild.name.casefold()
+
+    def audit(self, params: Params) -> list[dict[str, Any]]:
+        """The newest audit records the bot keeps in memory (its last 1,000) that match, oldest first."""
+        limit = params.integer("limit")
+        limit = 100 if limit is None else limit
+        if not 0 <= limit <= 10_000:
+            raise ProtocolError(protocol.BAD_PARAMS, '"limit" must be between 0 and 10000')
+        since = params.text("since")
+        try:
+            wanted = AuditFilter(
+                guild=_text(params.discord_id("guild")),
+                user=params.id_or_text("user"),
+                since=None if since is None else parse_since(since),
+                source=params.text("source"),
+                result=params.text("result"),
+            )
+        except ValueError as exc:
+            raise ProtocolError(protocol.BAD_PARAMS, str(exc)) from None
+        if limit == 0:
+            return []
+        return [record.to_json() for record in self.client.audit.recent(limit, wanted)]
 
     def logs(self, params: Params) -> list[dict[str, Any]]:
         limit = params.integer("limit")
@@ -514,6 +633,10 @@ class BotControl:
             "size": info.size,
             "files": len(info.files),
         }
+
+
+def _text(value: int | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _no_such_guild(guild: int) -> ProtocolError:

@@ -24,16 +24,19 @@ METHODS = (
     "status",
     "stats",
     "logs",
+    "audit",
     "reciters",
     "control",
     "listening",
     "listening.export",
     "listening.forget",
     "verse.post",
+    "alerts.test",
+    "alerts.event",
     "subscribe",
     "unsubscribe",
 )
-TOPICS = ("player", "listeners", "logs", "stats", "quiz")
+TOPICS = ("player", "listeners", "logs", "stats", "quiz", "audit")
 ACTIONS = ("play", "pause", "resume", "next", "previous", "loop", "shuffle", "reciter", "backup")
 
 # Error codes: short stable strings a script can match on; the message is for people.
@@ -142,6 +145,11 @@ class Params:
                 BAD_PARAMS, f'"{key}" must be a Discord id (17–20 digits), not {json.dumps(value)[:40]}'
             )
         return int(value)
+
+    def id_or_text(self, key: str) -> str | None:
+        """An id (a number or its digits) or a name, as text: for filters that match either."""
+        value: int | str | None = self._get(key, (int, str), False, "an id or a name")
+        return None if value is None else str(value)
 
     def flag(self, key: str) -> bool | None:
         value: bool | None = self._get(key, bool, False, "true or false")

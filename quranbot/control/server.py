@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -128,8 +128,11 @@ class ControlServer:
         queue_limit: int = QUEUE_LIMIT,
         uid: int | None = None,
         gid: int | None = None,
+        on_forbidden: Callable[[Peer], None] | None = None,
     ) -> None:
         self.path = path
+        #: Told of each peer turned away (the audit trail records it as a refusal).
+        self.on_forbidden = on_forbidden
         self.handler = handler
         self.max_clients = max_clients
         self.idle_timeout = idle_timeout
@@ -218,6 +221,8 @@ class ControlServer:
             log.warning(
                 "Control socket: refused %s (not root, the bot's user or in its group)", peer.describe()
             )
+            if self.on_forbidden is not None:
+                self.on_forbidden(peer)
             writer.write(
                 protocol.error(
                     None,

@@ -383,6 +383,48 @@ class Application:
         return [*own, *self.global_commands]
 
 
+@dataclass
+class Webhook:
+    """A channel's incoming webhook: whoever holds its URL posts in the channel as it (no bot token)."""
+
+    id: int
+    token: str
+    guild_id: int
+    channel_id: int
+    name: str
+    #: Deleted webhooks are kept, so a test can count what was still sent to them.
+    deleted: bool = False
+    #: Execute requests it received (any answer, 401s and 404s included).
+    requests: int = 0
+
+    @property
+    def url(self) -> str:
+        """The URL Discord shows under Integrations → Webhooks; the sandbox answers for discord.com."""
+        return f"https://discord.com/api/webhooks/{self.id}/{self.token}"
+
+    @property
+    def user(self) -> User:
+        """What its messages show as the author: the webhook's own name, a bot without a member."""
+        return User(id=self.id, username=self.name, bot=True)
+
+    def payload(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "type": 1,
+            "guild_id": str(self.guild_id),
+            "channel_id": str(self.channel_id),
+            "name": self.name,
+            "avatar": None,
+            "token": self.token,
+            "application_id": None,
+        }
+
+
+def new_webhook_token() -> str:
+    """68 URL-safe characters, as Discord's webhook tokens are."""
+    return secrets.token_urlsafe(51)
+
+
 def new_token(application_id: int) -> str:
     """A token shaped like Discord's (id.timestamp.hmac), random each time."""
     head = base64.urlsafe_b64encode(str(application_id).encode()).decode().rstrip("=")

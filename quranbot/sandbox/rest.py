@@ -1,7 +1,8 @@
 """The sandbox's REST API (`/api/v10`): the routes discord.py uses, answered from the `World`.
 
 Responses carry `Content-Type: application/json` exactly (discord.py treats anything else as text);
-unknown routes get Discord's JSON 404. Any route can be told to answer 429 or 5xx for a while.
+unknown routes get Discord's JSON 404. Any route can be told to answer 429 or 5xx for a while. A
+webhook's execute route is rate limited as Discord limits it (ratelimit.py), with the same headers.
 """
 
 from __future__ import annotations
@@ -17,12 +18,19 @@ from aiohttp import web
 from quranbot.sandbox.interactions import InteractionRecord, ResponseType
 from quranbot.sandbox.limits import InvalidFormBody
 from quranbot.sandbox.model import JSON, Application, Message, Permission
+from quranbot.sandbox.ratelimit import Bucket
 from quranbot.sandbox.world import NotFound, World
 
 log = logging.getLogger(__name__)
 
 API = "/api/v10"
+BASES = (API, "/api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _route_template(canonical: str) -> str:
+    """`/channels/{channel_id}/messages`, served at /api/v10/... or /api/..."""
+    return canonical.removeprefix(API) if canonical.startswith(API + "/") else canonical.removeprefix("/api")
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -76,6 +84,8 @@ class RestApi:
         self.world = world
         self.faults: list[RestFault] = []
         self.requests: list[tuple[str, str, int]] = []
+        #: Each incoming webhook's rate-limit bucket, by webhook id.
+        self.webhook_buckets: dict[int, Bucket] = {}
 
     # -- wiring ---------------------------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
@@ -90,7 +100,7 @@ class RestApi:
             ("GET", "/applications/{app_id}/guilds/{guild_id}/commands", self.get_commands),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self.put_commands),
             ("POST", "/interactions/{interaction_id}/{token}/callback", self.interaction_callback),
-            ("POST", "/webhooks/{app_id}/{token}", self.followup),
+            ("POST", "/webhooks/{webhook_id}/{token}", self.execute_webhook),
             ("GET", "/webhooks/{app_id}/{token}/messages/{message_id}", self.get_webhook_message),
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self.edit_webhook_message),
             ("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", self.delete_webhook_message),
@@ -114,7 +124,8 @@ class RestApi:
             ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.add_role),
             ("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.remove_role),
         ]
-        return [web.route(method, API + path, handler) for method, path, handler in table]
+        # Discord serves its API unversioned too: webhook URLs as it shows them are /api/webhooks/...
+        return [web.route(method, base + path, handler) for method, path, handler in table for base in BASES]
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -122,7 +133,7 @@ class RestApi:
             return await handler(request)
         info = request.match_info
         route = (
-            info.route.resource.canonical.removeprefix(API)
+            _route_template(info.route.resource.canonical)
             if info.route.resource is not None
             else request.path
         )
@@ -249,9 +260,11 @@ class RestApi:
         return record
 
     def _interaction_by_token(self, request: web.Request) -> InteractionRecord:
+        """The interaction whose webhook (the application's id and the interaction's token) this is."""
         token = request.match_info["token"]
+        app_id = request.match_info.get("app_id") or request.match_info["webhook_id"]
         for record in self.world.interactions.values():
-            if record.token == token and str(record.application.id) == request.match_info["app_id"]:
+            if record.token == token and str(record.application.id) == app_id:
                 return record
         raise NotFound("Webhook", 10015)
 
@@ -299,6 +312,29 @@ class RestApi:
                 "resource": resource,
             }
         )
+
+    async def execute_webhook(self, request: web.Request) -> web.Response:
+        """`POST /webhooks/{id}/{token}[?wait=true]`: a channel's incoming webhook posts a message; the
+        same route, with the application's id and an interaction's token, is an interaction's followup."""
+        webhook_id = self._id(request, "webhook_id")
+        if webhook_id not in self.world.webhooks:
+            return await self.followup(request)
+        webhook = self.world.webhooks[webhook_id]
+        webhook.requests += 1
+        webhook = self.world.webhook(webhook_id)  # a deleted one: 404 Unknown Webhook
+        if request.match_info["token"] != webhook.token:
+            return error(401, 50027, "Invalid Webhook Token")
+        bucket = self.webhook_buckets.setdefault(webhook.id, Bucket.for_key(f"webhook:{webhook.id}"))
+        verdict = bucket.hit()
+        if not verdict.allowed:
+            return json_response(verdict.too_many_body(), status=429, headers=verdict.too_many_headers())
+        body = await self._body(request)
+        if not any(body.get(key) for key in ("content", "embeds", "components", "attachments", "poll")):
+            return error(400, 50006, "Cannot send an empty message")
+        message = await self.world.create_message(webhook.channel_id, webhook.user, body, webhook=webhook)
+        if request.query.get("wait") in ("true", "True", "1"):
+            return json_response(message.payload, headers=verdict.headers)
+        return web.Response(status=204, headers=verdict.headers)
 
     async def followup(self, request: web.Request) -> web.Response:
         record = self._interaction_by_token(request)

@@ -30,7 +30,7 @@ from quranbot.sandbox.interactions import (
     modal_submit_data,
 )
 from quranbot.sandbox.listener import ChannelListener
-from quranbot.sandbox.model import JSON, Channel, ChannelType, Guild, Member, Message
+from quranbot.sandbox.model import JSON, Channel, ChannelType, Guild, Member, Message, Webhook
 from quranbot.sandbox.rest import RestApi
 from quranbot.sandbox.tls import Certificate, create_certificate
 from quranbot.sandbox.voice_gateway import VOICE_ENDPOINT, VoiceServer
@@ -219,6 +219,15 @@ class Sandbox:
             await self.world.add_member(guild, self.world.new_user(f"{prefix}{index}"))
             for index in range(1, count + 1)
         ]
+
+    async def create_webhook(self, channel: Channel, name: str = "QuranBot alerts") -> Webhook:
+        """An admin creates an incoming webhook for a text channel; `.url` is the URL Discord shows.
+        What is posted through it appears in the channel with `webhook_id` set."""
+        return await self.world.create_webhook(channel, name)
+
+    async def delete_webhook(self, webhook: Webhook) -> None:
+        """An admin deletes the webhook: its URL answers 404 Unknown Webhook (10015) from then on."""
+        await self.world.delete_webhook(webhook)
 
     async def say(self, member: Member, channel: Channel, content: str) -> Message:
         """A member posts a message (MESSAGE_CREATE reaches the bot)."""

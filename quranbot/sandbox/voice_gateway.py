@@ -64,6 +64,7 @@ class VoiceClose:
 #: Close codes after which the session is gone (a new identify is needed to be heard again).
 SESSION_ENDING = frozenset({VoiceClose.SESSION_INVALID, VoiceClose.DISCONNECTED, VoiceClose.CALL_TERMINATED})
 
+
 @dataclass
 class VoiceGrant:
     """Permission for one user to join one voice channel, as VOICE_SERVER_UPDATE announced it."""

@@ -6,6 +6,7 @@ through a `World` method that updates the model and dispatches the matching gate
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,12 +25,19 @@ from quranbot.sandbox.model import (
     SnowflakeFactory,
     User,
     VoiceState,
+    Webhook,
     iso_now,
     new_token,
+    new_webhook_token,
 )
 
 #: (event name, payload, only to this bot user or None for all) -> None
 Dispatch = Callable[[str, JSON, int | None], Awaitable[None]]
+
+#: Mentions in a message's content: users (<@id>, <@!id>), roles (<@&id>) and @everyone/@here.
+USER_MENTION = re.compile(r"<@!?(\d+)>")
+ROLE_MENTION = re.compile(r"<@&(\d+)>")
+EVERYONE_MENTION = re.compile(r"@(?:everyone|here)\b")
 
 #: Message fields a bot may set when it creates or edits a message.
 MESSAGE_FIELDS = ("content", "embeds", "components", "flags", "tts", "attachments", "poll")
@@ -53,6 +61,8 @@ class World:
         self.guilds: dict[int, Guild] = {}
         self.messages: dict[int, Message] = {}
         self.interactions: dict[int, InteractionRecord] = {}
+        #: Incoming webhooks by id, deleted ones included (marked).
+        self.webhooks: dict[int, Webhook] = {}
 
     # -- building -------------------------------------------------------------------------------------
     def add_application(self, name: str = "QuranBot", token: str | None = None) -> Application:
@@ -109,6 +119,28 @@ class World:
     def new_user(self, username: str, bot: bool = False) -> User:
         return User(id=self.snowflake(), username=username, bot=bot)
 
+    async def create_webhook(self, channel: Channel, name: str = "Captain Hook") -> Webhook:
+        """An admin creates a webhook for a text channel (Integrations → Webhooks → New Webhook)."""
+        webhook = Webhook(
+            id=self.snowflake(),
+            token=new_webhook_token(),
+            guild_id=channel.guild_id,
+            channel_id=channel.id,
+            name=name,
+        )
+        self.webhooks[webhook.id] = webhook
+        await self._webhooks_update(webhook)
+        return webhook
+
+    async def delete_webhook(self, webhook: Webhook) -> None:
+        """An admin deletes it: its URL answers 404 Unknown Webhook (10015) from now on."""
+        webhook.deleted = True
+        await self._webhooks_update(webhook)
+
+    async def _webhooks_update(self, webhook: Webhook) -> None:
+        data = {"guild_id": str(webhook.guild_id), "channel_id": str(webhook.channel_id)}
+        await self._dispatch("WEBHOOKS_UPDATE", data, None)
+
     # -- lookups ----------------------------------------------------------------------------------------
     def application_by_token(self, token: str) -> Application | None:
         return next((app for app in self.applications if app.token == token), None)
@@ -138,6 +170,12 @@ class World:
         except KeyError:
             raise NotFound("Member", 10007) from None
 
+    def webhook(self, webhook_id: int) -> Webhook:
+        webhook = self.webhooks.get(webhook_id)
+        if webhook is None or webhook.deleted:
+            raise NotFound("Webhook", 10015)
+        return webhook
+
     def message(self, channel_id: int, message_id: int) -> Message:
         message = self.messages.get(message_id)
         if message is None or message.deleted or message.channel_id != channel_id:
@@ -162,6 +200,7 @@ class World:
         message_type: int = 0,
         application: Application | None = None,
         interaction: InteractionRecord | None = None,
+        webhook: Webhook | None = None,
     ) -> Message:
         guild, channel = self.channel(channel_id)
         check_message(body)  # Discord's limits: InvalidFormBody (400, 50035) before anything is stored
@@ -193,7 +232,10 @@ class World:
             payload["webhook_id"] = str(application.id)
         if interaction is not None:
             payload["interaction_metadata"] = interaction.metadata()
+        if webhook is not None:
+            payload["webhook_id"] = str(webhook.id)
         payload.update({key: body[key] for key in MESSAGE_FIELDS if key in body})
+        payload.update(_mentions(guild, payload["content"], body.get("allowed_mentions")))
         payload["attachments"] = [_attachment(a) for a in payload.get("attachments") or []]
         message = Message(id=message_id, channel_id=channel.id, payload=payload)
         self.messages[message_id] = message
@@ -270,6 +312,26 @@ class World:
             guild.voice_states[user_id] = state
         await self._dispatch("VOICE_STATE_UPDATE", guild.voice_state_payload(state), None)
         return state
+
+
+def _mentions(guild: Guild, content: object, allowed: Any) -> JSON:
+    """Who a message's content pings, as Discord works it out: every mention in the text unless the
+    message says `allowed_mentions`, then only the kinds it lists in `parse` and the ids it names."""
+    text = content if isinstance(content, str) else ""
+    rules = allowed if isinstance(allowed, dict) else {"parse": ["users", "roles", "everyone"]}
+    parse = set(rules.get("parse") or [])
+    named_users = {int(u) for u in rules.get("users") or []}
+    named_roles = {int(r) for r in rules.get("roles") or []}
+    users = [int(u) for u in dict.fromkeys(USER_MENTION.findall(text))]
+    roles = [int(r) for r in dict.fromkeys(ROLE_MENTION.findall(text))]
+    pinged = [u for u in users if "users" in parse or u in named_users]
+    return {
+        "mentions": [
+            (guild.members[u].user if u in guild.members else User(u, str(u))).payload() for u in pinged
+        ],
+        "mention_roles": [str(r) for r in roles if "roles" in parse or r in named_roles],
+        "mention_everyone": "everyone" in parse and bool(EVERYONE_MENTION.search(text)),
+    }
 
 
 def _attachment(data: Any) -> JSON:

@@ -54,6 +54,8 @@ class GuildSettings(Record):
     #: clock); None: no daily verse.
     daily_verse_channel_id: int | None = None
     daily_verse_time: str | None = None
+    #: Where the bot posts alerts itself (/setup log_channel), unless a webhook URL is saved.
+    log_channel_id: int | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document, Table
 
+from quranbot.alerts.system_event import system_event
 from quranbot.atomic_file import atomic_write_bytes, sweep_temporaries
 from quranbot.store.layout import PLAYBACK, QUIZ, QUIZZES, SETTINGS, STATE_FILES, STATS
 from quranbot.store.lock import StateLock
@@ -163,7 +164,8 @@ class StateStore:
         self.recovered.append(path.name)
         found = self._find_backup(self.backups_dir, path.name) if self._find_backup else None
         if found is None:
-            log.critical(
+            system_event(
+                log, logging.CRITICAL,
                 "%s was unreadable (%s): moved it to %s. No backup holds a good copy, so %s starts EMPTY; "
                 "restore an older backup with `quranbot backup restore` if you have one elsewhere",
                 path.name, problem.reason, aside.name, path.name,
@@ -172,7 +174,8 @@ class StateStore:
         archive, raw = found
         data = parse_state_bytes(path, raw)
         atomic_write_bytes(path, raw)
-        log.critical(
+        system_event(
+            log, logging.CRITICAL,
             "%s was unreadable (%s): moved it to %s and restored it from backup %s",
             path.name, problem.reason, aside.name, archive.name,
         )  # fmt: skip
@@ -343,6 +346,7 @@ class StateStore:
             listener_role_id=saved.listener_role_id or default.listener_role_id,
             daily_verse_channel_id=saved.daily_verse_channel_id or default.daily_verse_channel_id,
             daily_verse_time=saved.daily_verse_time or default.daily_verse_time,
+            log_channel_id=saved.log_channel_id,
         )
 
     def saved_settings(self, guild_id: int) -> GuildSettings:

@@ -20,6 +20,7 @@ from discord.ext import commands, tasks
 
 from quranbot.audio.library import Library, LibraryError
 from quranbot.audio.player import PlayerEvent
+from quranbot.bot.audit_trail import refuse
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.listener_role import ListenerRoles
@@ -204,6 +205,7 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
         store = self.tracker.store
         if privacy is not None:
             if member is not None and member.id != interaction.user.id:
+                refuse(interaction, "not allowed: only one's own privacy setting")
                 await interaction.response.send_message(
                     "You can only change your own privacy setting.", ephemeral=True
                 )

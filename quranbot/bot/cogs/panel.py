@@ -25,6 +25,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from quranbot.audio.player import NowPlaying, Player, PlayerError, PlayerEvent, PlayerState
+from quranbot.bot.audit_trail import component_name, failed, refuse, report_action
 from quranbot.bot.cogs.recitation import RecitationCog
 from quranbot.bot.command_errors import answer_command_error, tell_privately
 from quranbot.bot.guild_player import GuildPlayer
@@ -276,6 +277,9 @@ class PanelCog(commands.Cog):
             if role_id is not None
             else "Only members of this server can steer the recitation."
         )
+        refuse(interaction, "not allowed: " + message.removesuffix("."))
+        if interaction.type is not discord.InteractionType.application_command:  # /panel: its own record
+            report_action(interaction, component_name(interaction))
         await interaction.response.send_message(message, ephemeral=True)
         return False
 
@@ -294,7 +298,10 @@ class PanelCog(commands.Cog):
         """Run the command; answer with a deferred update (the panel's next edit shows the result), or,
         with `confirm`, by editing the message the control is on (the ephemeral surah menu)."""
         guild_player = self.guild_player(interaction.guild_id)
+        action = component_name(interaction)
         if guild_player is None:
+            refuse(interaction, "not reciting here yet")
+            report_action(interaction, action, what=what)
             await interaction.response.send_message(
                 "QuranBot is not reciting here yet: an admin can run /setup", ephemeral=True
             )
@@ -303,8 +310,11 @@ class PanelCog(commands.Cog):
         try:
             guild_player.act(what, interaction.user.display_name, lambda: command(player))
         except PlayerError as exc:
+            refuse(interaction, str(exc))
+            report_action(interaction, action, what=what)
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
+        report_action(interaction, action, what=what)
         if confirm:
             await interaction.response.edit_message(content=f"{what}.")
         else:
@@ -313,6 +323,8 @@ class PanelCog(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: str) -> None:
         matches = search_surahs(query, limit=1) if query.strip() else []
         if not matches:
+            refuse(interaction, "bad input: no surah matches")
+            report_action(interaction, component_name(interaction), query=query.strip())
             shown = discord.utils.escape_mentions(discord.utils.escape_markdown(query.strip()))
             await interaction.response.send_message(f"No surah matches '{shown}'.", ephemeral=True)
             return
@@ -379,6 +391,7 @@ class PanelCog(commands.Cog):
             message = await self.updater(interaction.guild_id).repost(channel)
         except discord.HTTPException as exc:
             log.warning("Could not post the control panel in #%s: %s", channel.name, exc)
+            failed(interaction, f"Discord refused the post: {exc}")
             await interaction.followup.send(
                 f"I could not post in {channel.mention}: check my permissions there.", ephemeral=True
             )

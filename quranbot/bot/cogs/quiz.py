@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from quranbot import ranking
+from quranbot.bot.audit_trail import failed, refuse
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.quiz_host import ChannelBusy, QuizHost
 from quranbot.bot.quiz_schedule import QuizSchedule
@@ -89,6 +90,7 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
     ) -> None:
         channel, guild_id = interaction.channel, interaction.guild_id
         if guild_id is None or not isinstance(channel, discord.abc.Messageable) or channel.id is None:
+            refuse(interaction, "not in a server's text channel")
             await interaction.response.send_message(
                 "Quizzes run in a server's text channels.", ephemeral=True
             )
@@ -101,17 +103,20 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
                 if category not in (None, "quran")
                 else ""
             )
+            refuse(interaction, f"bad input: {exc}")
             await interaction.response.send_message(f"{exc}.{hint}", ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             session = await self.host.ask(channel, channel.id, guild_id, question, asked_by=interaction.user)
         except ChannelBusy as busy:
+            refuse(interaction, "a question is already open here")
             link = self._link(guild_id, busy.session.record.channel_id, busy.session.record.message_id)
             await interaction.followup.send(f"A question is already open here: {link}", ephemeral=True)
             return
         except discord.HTTPException as exc:
             log.warning("Could not post a quiz in channel %s: %s", channel.id, exc)
+            failed(interaction, f"Discord refused the post: {exc}")
             await interaction.followup.send(
                 "I could not post in this channel: check my permissions here.", ephemeral=True
             )

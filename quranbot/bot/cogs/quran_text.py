@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from quranbot.bot.audit_trail import refuse
 from quranbot.bot.ayah_view import (
     QUERY_LIMIT,
     QURAN_TEXT_COG,
@@ -137,11 +138,13 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         """The "Recite this" button: /verse's cooldown, then /verse's own logic."""
         retry_after = self._recite_cooldown.update_rate_limit(interaction)
         if retry_after is not None:
+            refuse(interaction, f"cooldown: {retry_after:.0f} s left")
             cooldown = app_commands.Cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS)
             await answer_command_error(interaction, app_commands.CommandOnCooldown(cooldown, retry_after))
             return
         recitation = self.recitation
         if recitation is None:
+            refuse(interaction, "the recitation is not running")
             await interaction.response.send_message(
                 "The recitation is not running right now.", ephemeral=True
             )

@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from quranbot.audio.library import Library
 from quranbot.audio.player import PlayerError, PlayerEvent
+from quranbot.bot.audit_trail import refuse
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.clock import clock
@@ -132,6 +133,7 @@ class RecitationCog(commands.Cog):
             guild_player = self.guild_player(interaction)
             guild_player.act(what, interaction.user.display_name, lambda: command(guild_player))
         except (PlayerError, NotAllowed) as exc:
+            refuse(interaction, str(exc))
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         await interaction.response.send_message(self.now_line(guild_player, what), ephemeral=True)
@@ -172,6 +174,7 @@ class RecitationCog(commands.Cog):
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
     async def play(self, interaction: discord.Interaction, surah: int, reciter: str | None = None) -> None:
         if not 1 <= surah <= 114:
+            refuse(interaction, f"bad input: no surah {surah}")
             await interaction.response.send_message(
                 f"Surah {surah} does not exist: choose 1–114.", ephemeral=True
             )
@@ -206,6 +209,7 @@ class RecitationCog(commands.Cog):
         try:
             load_metadata().check_ayah(surah, ayah)
         except ValueError as exc:
+            refuse(interaction, f"bad input: {exc}")
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         able = [r.name for r in self.library.reciters() if ayah in r.ayahs(surah)]
@@ -291,7 +295,9 @@ class RecitationCog(commands.Cog):
 
     @app_commands.command(
         name="setup",
-        description="Choose the voice channel, panel channel, controller and listener roles, daily verse.",
+        description=(
+            "Choose the voice channel, panel channel, controller and listener roles, daily verse, alerts."
+        ),
     )
     @app_commands.describe(
         voice_channel="Where to recite (kept if not given)",
@@ -300,6 +306,8 @@ class RecitationCog(commands.Cog):
         daily_verse_channel="Where the daily verse is posted (kept if not given)",
         daily_verse_time="When, HH:MM on this server's clock (default 07:00)",
         no_daily_verse="True: stop posting the daily verse",
+        log_channel="Where the bot posts alerts: errors, restarts, voice trouble (kept if not given)",
+        no_log_channel="True: stop posting alerts here",
     )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -314,12 +322,15 @@ class RecitationCog(commands.Cog):
         daily_verse_channel: discord.TextChannel | None = None,
         daily_verse_time: str | None = None,
         no_daily_verse: bool = False,
+        log_channel: discord.TextChannel | None = None,
+        no_log_channel: bool = False,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
         settings = self.store.settings(guild.id)
         voice_channel_id = voice_channel.id if voice_channel else self.configured_channel(guild)
         if voice_channel_id is None:
+            refuse(interaction, "bad input: no voice channel chosen")
             await interaction.response.send_message(
                 "Choose the voice channel to recite in (`voice_channel`).", ephemeral=True
             )
@@ -327,6 +338,7 @@ class RecitationCog(commands.Cog):
         try:
             verse_time = None if daily_verse_time is None else time_of_day(daily_verse_time)
         except BadValue as exc:
+            refuse(interaction, f"bad input: daily_verse_time: {exc}")
             await interaction.response.send_message(f"daily_verse_time: {exc}.", ephemeral=True)
             return
         settings = GuildSettings(
@@ -346,6 +358,11 @@ class RecitationCog(commands.Cog):
                 else settings.daily_verse_channel_id
             ),
             daily_verse_time=verse_time or settings.daily_verse_time,
+            log_channel_id=None
+            if no_log_channel
+            else log_channel.id
+            if log_channel
+            else settings.log_channel_id,
         )
         self.store.save_settings(settings)
         verse = (
@@ -361,7 +378,9 @@ class RecitationCog(commands.Cog):
             + (f"; listeners get {listener_role.mention}" if listener_role and not no_listener_role else "")
             + ("; no listener role" if no_listener_role else "")
             + verse
-            + ("; no daily verse" if no_daily_verse else ""),
+            + ("; no daily verse" if no_daily_verse else "")
+            + (f"; alerts in {log_channel.mention}" if log_channel and not no_log_channel else "")
+            + ("; no alerts here" if no_log_channel else ""),
             ephemeral=True,
         )
         await self.start_guild(guild)
