@@ -322,10 +322,11 @@ class Player:
         self._reported_broken: set[str] = set()
 
     # -- the audio thread ---------------------------------------------------------------------------------
-    def read_frame(self) -> bytes:
+    def read_frame(self, *, wait: bool = True) -> bytes:
         """The next 20 ms Opus packet; SILENCE_FRAME while the track's reader has nothing ready (the
         position does not move); b"" only when there is nothing at all to play. Never waits on a file:
-        at most FRAME_WAIT_SECONDS for a reader that has not stalled, and without holding the lock."""
+        at most FRAME_WAIT_SECONDS for a reader that has not stalled, and without holding the lock; not
+        at all with `wait=False` (a pacer shared by many guilds must not wait for one)."""
         if self._reciter is None and not self._closed:
             self._find_reciter()
         until = 0.0
@@ -334,6 +335,8 @@ class Player:
                 got = self._frame()
             if not isinstance(got, _TrackReader):
                 return got
+            if not wait:
+                return SILENCE_FRAME
             until = until or time.monotonic() + FRAME_WAIT_SECONDS
             if not got.wait(until):
                 return SILENCE_FRAME

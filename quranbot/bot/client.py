@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from discord.ext import commands
 
 from quranbot.audio.library import Library
+from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import PlayerEvent
 from quranbot.audit.writer import AuditLog
 from quranbot.bot.boards import ListeningBoard, QuizBoard
@@ -65,6 +66,8 @@ class QuranBot(commands.Bot):
         self.settings = settings
         self.store = store
         self.library = library
+        #: Every guild's audio goes out on this one thread (audio/pacer.py), not a thread per voice client.
+        self.pacer = Pacer(on_error=self._stream_failed)
         #: The audit trail (quranbot/audit/): AuditCog writes what members and the bot do to it.
         self.audit = audit
         #: The bot's one APScheduler (backups, scheduled quizzes, daily verses), started by the runner.
@@ -104,6 +107,7 @@ class QuranBot(commands.Bot):
                 self.library,
                 self.store,
                 self.settings.voice_channels,
+                self.pacer,
                 self.player_changed,
                 pause_when_empty=self.settings.pause_when_empty,
             )
@@ -150,7 +154,15 @@ class QuranBot(commands.Bot):
         if ready is not None and not ready.done():
             ready.cancel()
             await asyncio.wait({ready})
-        await super().close()
+        try:
+            await super().close()  # the cogs unload first: every guild player leaves its stream
+        finally:
+            await asyncio.to_thread(self.pacer.close)
+
+    def _stream_failed(self, stream: object, exc: BaseException) -> None:
+        """On the pacer's thread: one guild's stream raised and was dropped; the others go on, and that
+        guild's watchdog sees its frames stop and rejoins (which puts the stream back)."""
+        log.error("A guild's audio stream failed and was stopped until its watchdog rejoins", exc_info=exc)
 
     async def on_ready(self) -> None:
         assert self.user is not None

@@ -1,7 +1,8 @@
 """One guild's recitation on Discord: the audio player, its voice connection, its saved state, its health.
 
-The `Player` (audio/player.py) decides what plays; this class adapts it to discord.py. It feeds the
-player's Opus packets to the voice client as they are (no re-encoding), saves the position through the
+The `Player` (audio/player.py) decides what plays; this class adapts it to discord.py. Its stream on the
+process's one pacer (voice_stream.py) sends the player's Opus packets to the voice client as they are
+(no re-encoding, no thread of its own), it saves the position through the
 store as the player reports progress, and keeps the connection alive: a watchdog rejoins the configured
 channel after a kick, a move, a dropped voice connection or a stall, with backoff and jitter, and the
 player resumes exactly where it was.
@@ -20,8 +21,10 @@ import discord
 
 from quranbot.alerts.system_event import system_event
 from quranbot.audio.library import Library
+from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSettings, PlayerState
 from quranbot.bot.audit_trail import report_bot_action
+from quranbot.bot.voice_stream import VoiceStream
 from quranbot.store.records import GuildPlayback
 from quranbot.store.state import StateStore
 
@@ -34,19 +37,6 @@ WATCHDOG_INTERVAL = 1.0
 #: a handshake whose first UDP discovery packet was lost waits all of it (the soak's UDP silence).
 CONNECT_TIMEOUT = 5.0
 MAX_BACKOFF = 30.0
-
-
-class PlayerAudioSource(discord.AudioSource):
-    """The player as a discord.py audio source: Opus packets passed through, 20 ms each."""
-
-    def __init__(self, player: Player) -> None:
-        self.player = player
-
-    def read(self) -> bytes:
-        return self.player.read_frame()
-
-    def is_opus(self) -> bool:
-        return True
 
 
 def settings_from_store(record: GuildPlayback) -> PlayerSettings:
@@ -77,6 +67,7 @@ class GuildPlayer:
         channel_id: int,
         library: Library,
         store: StateStore,
+        pacer: Pacer,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
     ) -> None:
         self.client = client
@@ -86,6 +77,9 @@ class GuildPlayer:
         self._on_change = on_change
         self._loop = asyncio.get_running_loop()
         self.player = Player(library, settings_from_store(store.playback(guild_id)), self._from_audio_thread)
+        self.pacer = pacer
+        #: The player on the process's one pacing thread (see audio/pacer.py), once a channel is joined.
+        self.stream = VoiceStream(self.player, self._loop)
         self.recoveries = 0
         self.last_action: LastAction | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -117,6 +111,8 @@ class GuildPlayer:
             watchdog.cancel()
             await asyncio.wait({watchdog})  # a rejoin in flight ends before we leave voice
         self.save()
+        self.pacer.remove(self.stream)
+        self.stream.detach()
         voice = self.voice_client
         if voice is not None:
             await voice.disconnect(force=True)
@@ -174,21 +170,14 @@ class GuildPlayer:
             reason = str(exc) or f"timed out after {CONNECT_TIMEOUT:g} s"
             log.warning("Could not join #%s in %s: %s", channel.name, channel.guild.name, reason)
             return False
-        try:
-            self._feed(voice)
-        except discord.ClientException as exc:  # the connection dropped again right after joining
-            log.warning(
-                "Joined #%s in %s but could not start the audio: %s", channel.name, channel.guild.name, exc
-            )
-            return False  # the watchdog tries again, with backoff
+        self._feed(voice)
         return True
 
     def _feed(self, voice: discord.VoiceClient) -> None:
-        if not voice.is_playing() and not voice.is_paused():
-            voice.play(PlayerAudioSource(self.player))
+        if self.stream.voice is not voice:
+            self.stream.attach(voice)
             log.info("Reciting in #%s (%s)", voice.channel.name if voice.channel else "?", self.describe())
-        if self.player.state is PlayerState.PAUSED and voice.is_playing():
-            voice.pause()
+        self.pacer.add(self.stream)
         self._last_frames = self.player.frames_sent
         self._last_progress = time.monotonic()
 
@@ -301,14 +290,9 @@ class GuildPlayer:
     # -- commands ---------------------------------------------------------------------------------------
     def act(self, what: str, who: str, command: Callable[[], None]) -> None:
         """Run a player command on behalf of a member; remember it for the panel; save the state."""
-        command()
+        command()  # the stream sees a pause or a resume at its next tick
+        self.stream.wake()  # and asks the player at once if it was idle
         self.last_action = LastAction(what, who)
-        voice = self.voice_client
-        if voice is not None:
-            if self.player.state is PlayerState.PAUSED and voice.is_playing():
-                voice.pause()
-            elif self.player.state is not PlayerState.PAUSED and voice.is_paused():
-                voice.resume()
         self.save()
         self._on_change(self, PlayerEvent("command", self.now_playing(), what))
 

@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from quranbot.audio.library import Library
+from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.bot.audit_trail import refuse
 from quranbot.bot.command_errors import answer_command_error
@@ -51,10 +52,12 @@ class RecitationCog(commands.Cog):
         library: Library,
         store: StateStore,
         channel_ids: tuple[int, ...],
+        pacer: Pacer,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
         pause_when_empty: bool = False,
     ) -> None:
         self.bot = bot
+        self.pacer = pacer
         self.library = library
         self.store = store
         self.channel_ids = channel_ids
@@ -98,7 +101,9 @@ class RecitationCog(commands.Cog):
             return existing
         if existing is not None:
             await existing.stop()
-        guild_player = GuildPlayer(self.bot, guild.id, channel_id, self.library, self.store, self._on_change)
+        guild_player = GuildPlayer(
+            self.bot, guild.id, channel_id, self.library, self.store, self.pacer, self._on_change
+        )
         self.players[guild.id] = guild_player
         await guild_player.connect()
         guild_player.start()
