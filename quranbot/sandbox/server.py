@@ -176,6 +176,13 @@ class Sandbox:
         state = guild.voice_states.get(user_id)
         return None if state is None else state.channel_id
 
+    def speaking(self, guild: Guild, user_id: int) -> int | None:
+        """The speaking flags (op 5) the user's current voice session last sent: 1 (microphone) while it
+        sends audio that clients should show, 0 if it never said or said it stopped; None with no
+        session. A new session (after 4006, a move, a rejoin) starts at 0."""
+        connection = self.voice.connection_for(guild.id, user_id)
+        return None if connection is None else connection.speaking
+
     async def wait_for_voice(
         self, guild: Guild, user_id: int, channel_id: int | None, timeout: float = 10.0
     ) -> None:
