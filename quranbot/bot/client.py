@@ -33,6 +33,7 @@ from quranbot.bot.listening_tracker import ListeningTracker
 from quranbot.bot.quiz_host import QuizHost
 from quranbot.bot.quiz_schedule import QuizSchedule
 from quranbot.bot.settings import BotSettings
+from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.config.timezones import system_timezone
 from quranbot.quiz.bank import BankLoader
 from quranbot.store.state import StateStore
@@ -68,6 +69,8 @@ class QuranBot(commands.Bot):
         self.library = library
         #: Every guild's audio goes out on this one thread (audio/pacer.py), not a thread per voice client.
         self.pacer = Pacer(on_error=self._stream_failed)
+        #: Voice joins within the gateway's command limit (quranbot/bot/voice_joins.py).
+        self.voice_joins = VoiceJoins()
         #: The audit trail (quranbot/audit/): AuditCog writes what members and the bot do to it.
         self.audit = audit
         #: The bot's one APScheduler (backups, scheduled quizzes, daily verses), started by the runner.
@@ -108,6 +111,7 @@ class QuranBot(commands.Bot):
                 self.store,
                 self.settings.voice_channels,
                 self.pacer,
+                self.voice_joins,
                 self.player_changed,
                 pause_when_empty=self.settings.pause_when_empty,
             )

@@ -24,6 +24,7 @@ from quranbot.audio.library import Library
 from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSettings, PlayerState
 from quranbot.bot.audit_trail import report_bot_action
+from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.bot.voice_stream import VoiceStream
 from quranbot.store.records import GuildPlayback
 from quranbot.store.state import StateStore
@@ -68,6 +69,7 @@ class GuildPlayer:
         library: Library,
         store: StateStore,
         pacer: Pacer,
+        joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
     ) -> None:
         self.client = client
@@ -78,6 +80,8 @@ class GuildPlayer:
         self._loop = asyncio.get_running_loop()
         self.player = Player(library, settings_from_store(store.playback(guild_id)), self._from_audio_thread)
         self.pacer = pacer
+        #: The bot's pace of voice joins (the gateway's command limit), shared by every guild.
+        self.joins = joins
         #: The player on the process's one pacing thread (see audio/pacer.py), once a channel is joined.
         self.stream = VoiceStream(self.player, self._loop)
         self.recoveries = 0
@@ -164,7 +168,9 @@ class GuildPlayer:
                 # A fresh connection, also after a move: discord.py may still be reconnecting to where it
                 # was dragged, and a move_to() on top of that races it.
                 if voice is not None:
+                    await self.joins.take()  # a leave is a gateway command too
                     await voice.disconnect(force=True)
+                await self.joins.take()  # so the timeout below is not spent in discord.py's queue
                 voice = await channel.connect(self_deaf=True, timeout=CONNECT_TIMEOUT, reconnect=True)
         except (TimeoutError, discord.ClientException, discord.HTTPException) as exc:
             reason = str(exc) or f"timed out after {CONNECT_TIMEOUT:g} s"

@@ -17,6 +17,7 @@ from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.bot.audit_trail import refuse
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.clock import clock
 from quranbot.config.rules import BadValue, time_of_day
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_TIME
@@ -53,11 +54,13 @@ class RecitationCog(commands.Cog):
         store: StateStore,
         channel_ids: tuple[int, ...],
         pacer: Pacer,
+        joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
         pause_when_empty: bool = False,
     ) -> None:
         self.bot = bot
         self.pacer = pacer
+        self.joins = joins
         self.library = library
         self.store = store
         self.channel_ids = channel_ids
@@ -102,7 +105,7 @@ class RecitationCog(commands.Cog):
         if existing is not None:
             await existing.stop()
         guild_player = GuildPlayer(
-            self.bot, guild.id, channel_id, self.library, self.store, self.pacer, self._on_change
+            self.bot, guild.id, channel_id, self.library, self.store, self.pacer, self.joins, self._on_change
         )
         self.players[guild.id] = guild_player
         await guild_player.connect()
