@@ -285,7 +285,8 @@ async def test_voice_close_4014_4022_without_a_state_change(
 ) -> None:
     """voice_state.py `_poll_voice_ws`: 4014/4022 while `_disconnected` is not set -> `_potential_reconnect`,
     which waits `timeout` for a VOICE_SERVER_UPDATE that never comes (nobody moved the bot), returns False,
-    and discord.py disconnects. Until then the UDP side is untouched, so audio keeps arriving."""
+    and discord.py disconnects. Meanwhile its player thread goes on sending, but the session is over, as
+    on Discord: nobody hears it."""
     default = sandbox.default
     listener = sandbox.listener(default.voice)
     async with running_client(sandbox) as client:
@@ -294,7 +295,11 @@ async def test_voice_close_4014_4022_without_a_state_change(
         closed_at = time.perf_counter()
         assert await sandbox.faults.close_voice(default.guild, code)
 
-        await listener.wait_for_packets(listener.packets + 10)  # still playing while it waits
+        await asyncio.sleep(0.2)  # packets already on their way
+        heard, rejected = listener.packets, sandbox.voice.rejected_packets
+        await asyncio.sleep(1.0)
+        assert listener.packets == heard  # sent (discord.py still thinks it is connected), not heard
+        assert sandbox.voice.rejected_packets > rejected + 25
         assert guild.voice_client is voice
         await wait_until(lambda: guild.voice_client is None, timeout=VOICE_TIMEOUT + 3)
         assert time.perf_counter() - closed_at >= VOICE_TIMEOUT - 0.2
