@@ -371,6 +371,7 @@ class ScaleRun:
     worst_max_gap_ms: float
     delivered: float  # packets heard / packets expected over the window, all channels
     connect_seconds: float
+    threads: int  # the bot process's threads while streaming (discord.py's player: one per guild)
 
 
 @dataclass
@@ -658,13 +659,14 @@ class Bench:
         spawned = time.perf_counter()
         process = await self.spawn(self.child_argv("quranbot", [], home), name)
         try:
-            await self.wait_for_first_packet(listeners, name, timeout=40 + count * 0.5, allow_missing=True)
+            await self.wait_for_first_packet(listeners, name, timeout=40 + count * 0.75, allow_missing=True)
             connect = max(ls.first_packet_at for ls in listeners if ls.first_packet_at) - spawned
             await asyncio.sleep(self.args.warmup)
             start = Reading.take(process.pid)
             await asyncio.sleep(self.args.scale_seconds)
             end = Reading.take(process.pid)
             rss = tree_rss_mib(process.pid)
+            threads = len(os.listdir(f"/proc/{process.pid}/task"))
         finally:
             await self.stop(process)
             for guild in guilds:  # the next run's bot does not see these guilds
@@ -692,6 +694,7 @@ class Bench:
             worst_max_gap_ms=max(maxima, default=float("nan")),
             delivered=heard / (count * elapsed_frames),
             connect_seconds=connect,
+            threads=threads,
         )
 
 
@@ -798,7 +801,7 @@ def report(args: argparse.Namespace, results: Results, load: tuple[float, float,
             f"{'guilds':>6}{'streaming':>10}{'bot CPU %':>10}{'per stream':>11}{'bot RSS MiB':>12}"
             f"{'sandbox CPU %':>14}"
             f"{'others %':>9}{'p99 late ms':>12}{'(median ch)':>12}{'max gap ms':>11}"
-            f"{'delivered':>10}{'all up s':>9}"
+            f"{'delivered':>10}{'all up s':>9}{'threads':>8}"
         )
         for s in results.scale:
             print(
@@ -806,7 +809,7 @@ def report(args: argparse.Namespace, results: Results, load: tuple[float, float,
                 f"{s.bot_cpu_percent / s.guilds:>11.2f}{s.bot_rss_mib:>12.1f}"
                 f"{s.sandbox_cpu_percent:>14.1f}{s.others_cpu_percent:>9.1f}{s.worst_p99_late_ms:>12.1f}"
                 f"{s.median_p99_late_ms:>12.1f}{s.worst_max_gap_ms:>11.1f}{s.delivered:>9.1%}"
-                f"{s.connect_seconds:>9.1f}"
+                f"{s.connect_seconds:>9.1f}{s.threads:>8}"
             )
         print(
             "  CPU % is of one core (the machine has "
@@ -820,9 +823,9 @@ def report(args: argparse.Namespace, results: Results, load: tuple[float, float,
         )
         if any(s.streaming < s.guilds for s in results.scale):
             print(
-                "  Not all guilds streaming: discord.py sends at most 110 gateway commands a minute and each"
-                " voice join is one;\n  a join that times out (8 s) also queues a leave, so joins past ~105"
-                " wait for the next minute, or longer."
+                "  Not all guilds streaming within the wait: discord.py sends at most 110 gateway commands a"
+                " minute and each voice join is one;\n  the bot lets 100 joins through a minute"
+                " (quranbot/bot/voice_joins.py), so N guilds need about N/100 minutes to join."
             )
     for error in results.errors:
         print(f"FAILED {error.splitlines()[0]}")
