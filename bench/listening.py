@@ -17,7 +17,7 @@ flush:       1% of members (at least 1) change (a 15 s `accrue` each), then
 leaderboard: `quranbot.listening.leaderboard.rank` for week/month/all plus the first page's embed
              (`leaderboard_embed`), against the obvious `sorted(records, key=lambda s: -total(s))` with a
              per-member sum of `daily`, on the same records.
-cadence:     discord.py's own `AudioPlayer` thread over `PlayerAudioSource(Player)` on the sample reciter,
+cadence:     the bot's audio pacer (audio/pacer.py) ticking a `VoiceStream(Player)` on the sample reciter,
              each frame encrypted and sent as bench/frame_cost.py's `Frame` does (a stand-in voice client
              stamps every send). Gaps between frames: alone; while the event loop (this main thread)
              accrues + earns for 99 members every 0.25 s (the bot: every 15 s and on voice events; so an
@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from discord.player import AudioPlayer
 from frame_cost import Frame
 from playback import note, p99
 from tinydb import TinyDB
@@ -58,10 +57,11 @@ from tinydb.storages import JSONStorage
 from tinydb.table import Document
 
 from quranbot.audio.library import Library
+from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import Player, PlayerSettings
 from quranbot.audio.sample import SAMPLE_SLUG, write_sample_reciter
-from quranbot.bot.guild_player import PlayerAudioSource
 from quranbot.bot.leaderboard_view import leaderboard_embed
+from quranbot.bot.voice_stream import VoiceStream
 from quranbot.listening import leaderboard
 from quranbot.listening.accrual import accrue, open_session
 from quranbot.listening.achievements import earn
@@ -282,17 +282,14 @@ def bench_leaderboard(population: Population, runs: int) -> dict[Period, tuple[l
 
 # -- 3. the audio thread's cadence -----------------------------------------------------------------------
 class StampingVoice:
-    """What discord.py's AudioPlayer asks of its VoiceClient. Each packet is encrypted and sent as the
+    """What the bot's VoiceStream asks of its VoiceClient. Each packet is encrypted and sent as the
     bot's voice client does (bench/frame_cost.py's Frame: RTP header, XChaCha20-Poly1305, one sendto),
     and the send is stamped."""
 
-    def __init__(self, frame: Frame, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, frame: Frame) -> None:
         self.frame = frame
         self.stamps: list[float] = []
-        self.client = self  # AudioPlayer._speak schedules `client.ws.speak()` on `client.client.loop`
-        self.ws = self
-        self.loop = loop
-        self.timeout = 1.0
+        self.ws = self  # VoiceStream says "speaking" through `ws.speak()` on the loop
 
     def send_audio_packet(self, data: bytes, encode: bool = True) -> None:
         self.frame.send(self.frame.encrypt(data))
@@ -351,12 +348,11 @@ async def cadence(
     once: Population | None = None,
 ) -> Cadence:
     """Run the audio thread for `seconds` while the event loop does the work asked; its frames' gaps."""
-    loop = asyncio.get_running_loop()
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("127.0.0.1", 0))
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.connect(receiver.getsockname())  # nobody reads: loopback drops what overflows
-    voice = StampingVoice(Frame(player, sender), loop)
+    voice = StampingVoice(Frame(player, sender))
     result = Cadence(label, [])
     tasks: list[asyncio.Task[None]] = []
 
@@ -373,8 +369,10 @@ async def cadence(
             result.flushes.append(time.perf_counter() - started)
 
     with timed_encodes() as encodes:
-        audio = AudioPlayer(PlayerAudioSource(player), cast(Any, voice))
-        audio.start()
+        audio = Pacer()
+        stream = VoiceStream(player, asyncio.get_running_loop())
+        stream.attach(cast(Any, voice))
+        audio.add(stream)
         await asyncio.sleep(0.5)  # warm up; the window starts here
         begin = time.perf_counter()
         if tracking is not None:
@@ -394,8 +392,7 @@ async def cadence(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        audio.stop()
-        audio.join()
+        audio.close()
     receiver.close()
     sender.close()
     stamps = [s for s in voice.stamps if begin <= s <= end]
@@ -481,7 +478,7 @@ def report_leaderboard(figures: dict[int, dict[Period, tuple[list[float], list[f
 
 def report_cadence(results: list[Cadence], args: argparse.Namespace) -> None:
     print(
-        f"\n3. the audio thread's cadence: discord.py's AudioPlayer thread, one frame every 20 ms; "
+        f"\n3. the audio thread's cadence: the bot's pacer thread, one frame every 20 ms; "
         f"{args.seconds:g} s windows"
     )
     print(
