@@ -15,7 +15,11 @@ from pathlib import Path
 import discord
 from discord.gateway import DiscordVoiceWebSocket
 from running_bot import RunningBot
+from test_hung_track import hang_surah, release_fifo, unblocked_after
 
+from quranbot.audio.player import READ_DEADLINE_SECONDS
+from quranbot.control.client import ControlClient
+from quranbot.paths import Paths
 from quranbot.sandbox.defaults import DefaultGuild, add_guild_with_bot
 from quranbot.sandbox.server import Sandbox
 
@@ -73,3 +77,24 @@ async def test_the_speaking_flag_is_said_on_every_new_connection(sandbox: Sandbo
         await speaking_becomes(sandbox, d, 0)
         await (await sandbox.run_command(d.admin, d.general, "resume")).wait()
         await speaking_becomes(sandbox, d, 1)
+
+
+async def test_a_hung_track_in_one_guild_never_delays_another(sandbox: Sandbox, home: Path) -> None:
+    """Guild one is sent to a surah whose file never answers (a FIFO); on the shared pacer, guild two's
+    frames keep their 20 ms all the while, and guild one moves on past the hung file."""
+    first = sandbox.default
+    second = add_guild_with_bot(sandbox.world, first.application, "Second Guild")
+    fifo = hang_surah(home, 3)
+    ears = [sandbox.listener(g.voice) for g in (first, second)]
+    async with RunningBot(sandbox, home, voice_channels=(first.voice.id, second.voice.id)):
+        for ear in ears:
+            await ear.wait_for_packets(50, timeout=20)
+        with unblocked_after(fifo, 30):
+            async with await ControlClient.connect(Paths.under(home).control_socket) as client:
+                await client.call("control", guild=str(first.guild.id), action="play", surah=3)
+            gaps_before = len(ears[1].arrival_gaps())
+            await asyncio.sleep(READ_DEADLINE_SECONDS + 1.0)  # the hung read is given up meanwhile
+            during = ears[1].arrival_gaps()[gaps_before:]
+            await ears[0].wait_for_packets(ears[0].packets + 50, timeout=10)  # guild one goes on
+            release_fifo(fifo)
+    assert len(during) >= 40 * (READ_DEADLINE_SECONDS + 1.0) and max(during) < 100, max(during)  # ms
