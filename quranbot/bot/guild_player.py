@@ -22,6 +22,8 @@ from quranbot.alerts.system_event import system_event
 from quranbot.audio.library import Library
 from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSettings, PlayerState
 from quranbot.bot.audit_trail import report_bot_action
+from quranbot.i18n.catalog import Phrase
+from quranbot.metrics.voice import FrameClock, VoiceStats
 from quranbot.store.records import GuildPlayback
 from quranbot.store.state import StateStore
 
@@ -37,13 +39,21 @@ MAX_BACKOFF = 30.0
 
 
 class PlayerAudioSource(discord.AudioSource):
-    """The player as a discord.py audio source: Opus packets passed through, 20 ms each."""
+    """The player as a discord.py audio source: Opus packets passed through, 20 ms each.
 
-    def __init__(self, player: Player) -> None:
+    With metrics on, a `FrameClock` stamps each packet as discord.py's thread takes it to send it
+    (quranbot/metrics/voice.py), which is how late frames are measured without touching discord.py.
+    """
+
+    def __init__(self, player: Player, clock: FrameClock | None = None) -> None:
         self.player = player
+        self.clock = clock
 
     def read(self) -> bytes:
-        return self.player.read_frame()
+        packet = self.player.read_frame()
+        if self.clock is not None and packet:
+            self.clock.tick()
+        return packet
 
     def is_opus(self) -> bool:
         return True
@@ -65,7 +75,9 @@ def record_from_settings(guild_id: int, settings: PlayerSettings) -> GuildPlayba
 
 @dataclass
 class LastAction:
-    what: str
+    #: A member's command is a Phrase (the panel says it in the server's language); the terminal's is
+    #: English text. `str()` of either is the English the terminal and the audit trail show.
+    what: str | Phrase
     who: str
 
 
@@ -78,6 +90,7 @@ class GuildPlayer:
         library: Library,
         store: StateStore,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
+        stats: VoiceStats | None = None,
     ) -> None:
         self.client = client
         self.guild_id = guild_id
@@ -87,6 +100,8 @@ class GuildPlayer:
         self._loop = asyncio.get_running_loop()
         self.player = Player(library, settings_from_store(store.playback(guild_id)), self._from_audio_thread)
         self.recoveries = 0
+        #: Frames, their lateness and recoveries by reason, for /metrics (None: metrics are off).
+        self.stats = stats
         self.last_action: LastAction | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._last_frames = 0
@@ -98,8 +113,9 @@ class GuildPlayer:
         #: When the watchdog last found all well: an outage (for the "recovered after" alert) began
         #: between then and its next look.
         self._last_healthy = time.monotonic()
-        #: The current outage: when the watchdog first saw it (monotonic), why, and rejoins tried.
-        self._outage: tuple[float, str, int] | None = None
+        #: The current outage: when the watchdog first saw it (monotonic), why (in words, and as one of
+        #: RECOVERY_REASONS), and rejoins tried.
+        self._outage: tuple[float, str, str, int] | None = None
         self._stopping = False
         #: Paused because the channel emptied (pause_when_empty), not by a member.
         self.auto_paused = False
@@ -185,7 +201,7 @@ class GuildPlayer:
 
     def _feed(self, voice: discord.VoiceClient) -> None:
         if not voice.is_playing() and not voice.is_paused():
-            voice.play(PlayerAudioSource(self.player))
+            voice.play(PlayerAudioSource(self.player, None if self.stats is None else self.stats.clock()))
             log.info("Reciting in #%s (%s)", voice.channel.name if voice.channel else "?", self.describe())
         if self.player.state is PlayerState.PAUSED and voice.is_playing():
             voice.pause()
@@ -244,18 +260,20 @@ class GuildPlayer:
                 self._backoff = 1.0
                 self._last_healthy = time.monotonic()
                 continue
-            reason = self._diagnose()
+            kind, reason = self._diagnose()
             line = ("Recovering voice in guild %s: %s (%s)", self.guild_id, reason, self.describe())
             if self._outage is None:  # the first line of an outage is also a system alert: voice lost
                 system_event(log, logging.WARNING, *line)
             else:
                 log.warning(*line)
-            if self.voice_client is not None and reason.startswith("stalled"):
+            if self.voice_client is not None and kind == "stalled":
                 await self.voice_client.disconnect(force=True)
-            started, why, tries = self._outage or (time.monotonic(), reason, 0)
-            self._outage = (started, why, tries + 1)
+            started, why, why_kind, tries = self._outage or (time.monotonic(), reason, kind, 0)
+            self._outage = (started, why, why_kind, tries + 1)
             if await self.connect():
                 self.recoveries += 1
+                if self.stats is not None:
+                    self.stats.recoveries[why_kind] += 1
                 system_event(
                     log, logging.INFO, "Recovered in guild %s after %.1f s: %s",
                     self.guild_id, time.monotonic() - min(started, self._last_healthy), self.describe(),
@@ -276,15 +294,16 @@ class GuildPlayer:
                 self._backoff = min(MAX_BACKOFF, self._backoff * 2)
                 await asyncio.sleep(delay)
 
-    def _diagnose(self) -> str:
+    def _diagnose(self) -> tuple[str, str]:
+        """What is wrong: one of RECOVERY_REASONS (quranbot/metrics/voice.py), and in words."""
         voice = self.voice_client
         if voice is None:
-            return "not in voice (kicked, or the connection ended)"
+            return "disconnected", "not in voice (kicked, or the connection ended)"
         if not voice.is_connected():
-            return "the voice connection dropped"
+            return "dropped", "the voice connection dropped"
         if voice.channel is None or voice.channel.id != self.channel_id:
-            return "moved to another channel"
-        return f"stalled: no audio for {STALL_SECONDS:.0f} s"
+            return "moved", "moved to another channel"
+        return "stalled", f"stalled: no audio for {STALL_SECONDS:.0f} s"
 
     def follow_listeners(self) -> None:
         """With pause_when_empty: pause when the last listener leaves, resume when one comes back."""
@@ -299,7 +318,7 @@ class GuildPlayer:
             report_bot_action(self.client, "resume", guild_id=self.guild_id, why="someone joined")
 
     # -- commands ---------------------------------------------------------------------------------------
-    def act(self, what: str, who: str, command: Callable[[], None]) -> None:
+    def act(self, what: str | Phrase, who: str, command: Callable[[], None]) -> None:
         """Run a player command on behalf of a member; remember it for the panel; save the state."""
         command()
         self.last_action = LastAction(what, who)
@@ -308,9 +327,11 @@ class GuildPlayer:
             if self.player.state is PlayerState.PAUSED and voice.is_playing():
                 voice.pause()
             elif self.player.state is not PlayerState.PAUSED and voice.is_paused():
+                if isinstance(voice.source, PlayerAudioSource) and voice.source.clock is not None:
+                    voice.source.clock.rebase()  # the pause is not a late frame
                 voice.resume()
         self.save()
-        self._on_change(self, PlayerEvent("command", self.now_playing(), what))
+        self._on_change(self, PlayerEvent("command", self.now_playing(), str(what)))
 
     def save(self) -> None:
         self.store.set_playback(record_from_settings(self.guild_id, self.player.settings()))
