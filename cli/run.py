@@ -21,9 +21,11 @@ from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail
 from quranbot.config.load import load_config
+from quranbot.config.rules import BadValue, listen_address, optional
 from quranbot.config.schema import DEFAULT_ALERTS_MIN_LEVEL, DEFAULT_QUIZ_DEADLINE, Config, ConfigError
 from quranbot.config.token import TOKEN_ENV, TokenError, read_token
 from quranbot.log_setup import configure_logging
+from quranbot.metrics.address import ListenAddress, parse_listen
 from quranbot.paths import Paths
 from quranbot.secret import Secret
 from quranbot.store.flusher import DEFAULT_STATISTICS_INTERVAL
@@ -91,6 +93,14 @@ def run_command(
             help="Pause while nobody is in the voice channel (saves CPU; default: config.toml's, or off)."
         ),
     ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOST:PORT",
+            help="Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 (default: "
+            "config.toml's metrics.listen, or none; `none` turns them off for this run).",
+        ),
+    ] = None,
 ) -> None:
     """Run the bot in the foreground until Ctrl+C or SIGTERM.
 
@@ -124,6 +134,7 @@ def run_command(
             statistics_interval=statistics_interval,
             backup_every=backup_every,
             pause_when_empty=pause_when_empty,
+            metrics=metrics,
         )
         for secret in settings.alerts.secrets():
             redactor.add(secret)
@@ -141,6 +152,7 @@ def bot_settings(
     pause_when_empty: bool | None = None,
     statistics_interval: float = DEFAULT_STATISTICS_INTERVAL,
     webhook: Secret | None = None,
+    metrics: str | None = None,
 ) -> BotSettings:
     """config.toml's settings, each overridden by its command-line option when one was given."""
     return BotSettings(
@@ -162,6 +174,7 @@ def bot_settings(
                 listener_role_id=guild.listener_role,
                 daily_verse_channel_id=guild.daily_verse_channel,
                 daily_verse_time=guild.daily_verse_time,
+                language=guild.language,
             )
             for guild in config.guilds
         ),
@@ -181,7 +194,20 @@ def bot_settings(
         audit_max_bytes=config.audit_max_kib * 1024,
         audit_keep=config.audit_keep,
         alerts=alert_settings(config, webhook),
+        metrics_listen=metrics_address(config, metrics),
     )
+
+
+def metrics_address(config: Config, flag: str | None) -> ListenAddress | None:
+    """`--metrics` if given (checked by config.toml's own rule; `none` is off), else metrics.listen."""
+    if flag is None:
+        chosen = config.metrics_listen
+    else:
+        try:
+            chosen = optional(listen_address)(flag)
+        except BadValue as exc:
+            raise ConfigError(str(exc), "--metrics") from None
+    return None if chosen is None else parse_listen(chosen)
 
 
 def alert_settings(config: Config, webhook: Secret | None) -> AlertSettings:

@@ -28,6 +28,8 @@ from quranbot.config.schema import ConfigError
 from quranbot.config.token import TokenError, read_token
 from quranbot.config.token import check_token as check_token_format
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
+from quranbot.metrics.address import LOOPBACK, parse_listen
+from quranbot.metrics.server import exposure_warning
 from quranbot.paths import Paths
 from quranbot.quiz.bank import load_imported, shipped_sources
 from quranbot.store.layout import state_file_paths
@@ -128,6 +130,24 @@ def check_config(paths: Paths) -> Check:
         return Check("config", "warn", f"no {path} yet: defaults apply", "run `quranbot setup`")
     guilds = len(config.guilds)
     return Check("config", "ok", f"{path}: valid, {guilds} server(s) with a voice channel")
+
+
+def check_metrics(paths: Paths) -> Check:
+    """Off, on this machine only, or reachable from other machines: allowed, but said plainly."""
+    try:
+        listen = load_config(paths.config_file).metrics_listen
+    except ConfigError:
+        return Check("metrics", "warn", "not checked: config.toml does not load (see config)")
+    if listen is None:
+        return Check("metrics", "ok", "off (metrics.listen is not set)")
+    address = parse_listen(listen)
+    warning = exposure_warning(address)
+    if warning is not None:
+        fix = (
+            f"firewall port {address.port}, or: quranbot config set metrics.listen {LOOPBACK}:{address.port}"
+        )
+        return Check("metrics", "warn", warning, fix)
+    return Check("metrics", "ok", f"{address.url}, this machine only")
 
 
 def check_state(paths: Paths) -> Check:
@@ -292,6 +312,7 @@ def run_checks(paths: Paths, extra: list[Callable[[], Check]] | None = None) -> 
         check_libopus,
         check_voice_libraries,
         lambda: check_config(paths),
+        lambda: check_metrics(paths),
         lambda: check_token(paths),
         lambda: check_state(paths),
         lambda: check_reciters(paths),

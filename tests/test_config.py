@@ -67,10 +67,10 @@ KEYS = (
     "alerts.admin_user, alerts.admin_role, alerts.channel, alerts.min_level, alerts.categories, "
     "alerts.heartbeat, quiz.deadline_seconds, listening.count_deafened, listening.announce_achievements, "
     "listening.role_after_minutes, daily_verse.pool, daily_verse.grace_minutes, audit.max_file_kib, "
-    "audit.keep_files, guilds.N.id, "
+    "audit.keep_files, metrics.listen, guilds.N.id, "
     "guilds.N.voice_channel, guilds.N.panel_channel, guilds.N.controller_role, guilds.N.quiz_channel, "
     "guilds.N.quiz_every_minutes, guilds.N.listener_role, guilds.N.daily_verse_channel, "
-    "guilds.N.daily_verse_time)"
+    "guilds.N.daily_verse_time, guilds.N.language)"
 )
 ONE_GUILD = f"[[guilds]]\nid = {GUILD}\nvoice_channel = {VOICE}\n"
 BAD_FILES = {
@@ -255,6 +255,7 @@ def test_config_show_json_has_the_token_masked(tmp_path: Path) -> None:
             "listening": {"count_deafened": False, "announce_achievements": False, "role_after_minutes": 0},
             "daily_verse": {"pool": None, "grace_minutes": 360},
             "audit": {"max_file_kib": 1024, "keep_files": 3},
+            "metrics": {"listen": None},
             "guilds": [],
         },
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from quranbot.bot.quiz_view import reveal_embed
+from quranbot.i18n.catalog import english as english_messages
 from quranbot.quiz.achievements import ACHIEVEMENTS
 from quranbot.quiz.member_stats import AnswerResult
 from quranbot.quiz.question import Question, Reference
@@ -27,7 +28,7 @@ def test_the_longest_question_and_a_long_range_fit_and_show_whole_ayahs_only() -
         ),
     )
     results = [AnswerResult(10**17 + n, 2, 1.0, True, 30, 5, ACHIEVEMENTS) for n in range(50)]
-    embed = reveal_embed(question, results)
+    embed = reveal_embed(question, results, english_messages())
     assert len(embed) <= 6000 and len(embed.description or "") <= 4096
     assert all(len(f.value or "") <= 1024 for f in embed.fields)
     shown = embed.description or ""

@@ -24,6 +24,8 @@ class AlertQueue:
         self._items: deque[Alert] = deque()
         self._lock = threading.Lock()
         self._turned_away = 0
+        #: Alerts turned away since the start (the count above is since the last take), for /metrics.
+        self.turned_away_total = 0
         #: Called (from the putting thread) when the queue stops being empty.
         self.on_ready: Callable[[], None] | None = None
 
@@ -40,6 +42,7 @@ class AlertQueue:
                 self._items.append(alert)
             else:
                 self._turned_away += 1
+                self.turned_away_total += 1
         if was_idle:
             self._wake()
         return fits
@@ -49,6 +52,7 @@ class AlertQueue:
         with self._lock:
             was_idle = self._idle()
             self._turned_away += 1
+            self.turned_away_total += 1
         if was_idle:
             self._wake()
 

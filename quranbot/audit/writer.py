@@ -72,6 +72,8 @@ class AuditLog:
         self._closed = False
         #: Called with each record after it is written (the control socket publishes it).
         self.on_record: Callable[[AuditRecord], None] | None = None
+        #: Also called with each record, in the order added (the metrics count commands by outcome).
+        self.listeners: list[Callable[[AuditRecord], None]] = []
 
     @property
     def path(self) -> Path:
@@ -126,6 +128,8 @@ class AuditLog:
             self._write(line)
         if self.on_record is not None:
             self.on_record(record)
+        for listener in self.listeners:
+            listener(record)
         return record
 
     def _write(self, line: bytes) -> None:

@@ -22,7 +22,10 @@ import discord
 from discord.ext import commands
 
 from quranbot.bot.audit_trail import reported
+from quranbot.bot.localizer import replies
 from quranbot.bot.quiz_view import DESCRIPTION_LIMIT, EMBED_LIMIT, TANZIL_DATA_CREDIT
+from quranbot.i18n.catalog import N_, Language, Messages
+from quranbot.i18n.catalog import english as english_messages
 from quranbot.quran.metadata import AyahRef, Surah, load_metadata
 from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
 
@@ -34,7 +37,7 @@ RECITE_PREFIX = "quranbot:recite:"
 EMBEDS_PER_MESSAGE = 10
 #: Between two ayahs in a description.
 SEPARATOR = "\n\n"
-CREDITS = f"{ARABIC_CREDIT} · {TRANSLATION_CREDIT}"
+CREDITS = (ARABIC_CREDIT, TRANSLATION_CREDIT)
 COLOUR = discord.Colour.dark_green()
 #: Search results a page shows at most (fewer when long ayahs fill the message first).
 RESULTS_PER_PAGE = 5
@@ -112,8 +115,18 @@ def _embeds(title: str, descriptions: Sequence[str], footer: str) -> list[discor
     return embeds
 
 
-def _paged_footer(page: int, pages: int, rest: str) -> str:
-    return f"Page {page + 1} of {pages} · {rest}" if pages > 1 else rest
+def _credits(text: Messages) -> str:
+    return " · ".join(text.t(c) for c in CREDITS)
+
+
+def _paged_footer(page: int, pages: int, rest: str, text: Messages) -> str:
+    """Pages are packed with the English footer's width (the same ayahs on a page in every language,
+    so a page button works for anyone); the catalog's footers are no longer than the English ones."""
+    return (
+        text.t("Page {page} of {pages} · {rest}", page=page + 1, pages=pages, rest=rest)
+        if pages > 1
+        else rest
+    )
 
 
 # -- /ayah ---------------------------------------------------------------------------------------------
@@ -121,56 +134,77 @@ def range_label(surah: int, first: int, last: int) -> str:
     return f"{surah}:{first}" + (f"–{last}" if last != first else "")
 
 
-def ayah_pages(surah: int, first: int, last: int) -> tuple[str, list[Page]]:
+def ayah_pages(surah: int, first: int, last: int, text: Messages) -> tuple[str, list[Page]]:
     """The title and the pages of `surah:first–last` (already checked by the caller)."""
     chapter = load_metadata().surah(surah)
-    title = f"{chapter} · {chapter.arabic_name} · {range_label(surah, first, last)}"
+    names = (
+        (chapter.arabic_name, str(chapter))
+        if text.language is Language.ARABIC
+        else (str(chapter), chapter.arabic_name)
+    )
+    title = f"{names[0]} · {names[1]} · {text.ltr(range_label(surah, first, last))}"
     blocks = [(ref, ayah_block(ref)) for ref in (AyahRef(surah, a) for a in range(first, last + 1))]
-    # The footer reserved for the longest page numbers there could be, so packing never depends on them.
-    widest = _paged_footer(len(blocks), len(blocks) + 1, CREDITS)
-    return title, paginate(blocks, len(title) + len(widest))
+    # The footer reserved for the longest page numbers there could be, so packing never depends on them
+    # (nor on the language: the English title and footer, see _paged_footer).
+    english = english_messages()
+    widest = _paged_footer(len(blocks), len(blocks) + 1, _credits(english), english)
+    english_title = f"{chapter} · {chapter.arabic_name} · {range_label(surah, first, last)}"
+    return title, paginate(blocks, len(english_title) + len(widest))
 
 
-def ayah_message(surah: int, first: int, last: int, page: int) -> tuple[list[discord.Embed], discord.ui.View]:
+def ayah_message(
+    surah: int, first: int, last: int, page: int, text: Messages
+) -> tuple[list[discord.Embed], discord.ui.View]:
     """Page `page` (clamped) of a range: its embeds, and its page and "Recite" buttons."""
-    title, pages = ayah_pages(surah, first, last)
+    title, pages = ayah_pages(surah, first, last, text)
     page = min(max(0, page), len(pages) - 1)
     shown = pages[page]
-    embeds = _embeds(title, shown.descriptions, _paged_footer(page, len(pages), CREDITS))
+    embeds = _embeds(title, shown.descriptions, _paged_footer(page, len(pages), _credits(text), text))
     view = discord.ui.View(timeout=None)
     if len(pages) > 1:
         for direction in ("prev", "next"):
             target, disabled = _turn(page, len(pages), direction)
-            view.add_item(AyahPage(surah, first, last, target, direction, disabled=disabled))
+            view.add_item(AyahPage(surah, first, last, target, direction, disabled=disabled, text=text))
     start = shown.refs[0]
-    label = "Recite this" if first == last else f"Recite from {start}"
+    label = text.t("Recite this") if first == last else text.t("Recite from {ref}", ref=text.ltr(str(start)))
     view.add_item(ReciteButton(start.surah, start.ayah, label=label))
     return embeds, view
 
 
 # -- /search -------------------------------------------------------------------------------------------
 def search_message(
-    query: str, surah: int | None, hits: Sequence[AyahRef], more: bool, page: int
+    query: str, surah: int | None, hits: Sequence[AyahRef], more: bool, page: int, text: Messages
 ) -> tuple[list[discord.Embed], discord.ui.View]:
     """A page of search results: each ayah whole (Arabic and translation, nothing trimmed), best
-    first, at most RESULTS_PER_PAGE a page; `more` says there were more than the hits shown."""
+    first, at most RESULTS_PER_PAGE a page; `more` says there were more than the hits shown. Pages
+    are packed in English (see _paged_footer); what is drawn is in `text`'s language."""
     metadata = load_metadata()
     shown_query = discord.utils.escape_markdown(query)
-    title = f'Search: "{shown_query}"' + (f" in {metadata.surah(surah)}" if surah else "")
+    english = english_messages()
     blocks = [(ref, ayah_block(ref, _where(metadata.surah(ref.surah)))) for ref in hits]
     total = len(hits)
-    widest = _search_footer(total, total, total, more, total, total + 1)
-    pages = paginate(blocks, len(title) + len(widest), per_page=RESULTS_PER_PAGE)
+    widest = _search_footer(total, total, total, more, total, total + 1, english)
+    pages = paginate(
+        blocks, len(_search_title(shown_query, surah, english)) + len(widest), per_page=RESULTS_PER_PAGE
+    )
     page = min(max(0, page), len(pages) - 1)
     before = sum(len(p.refs) for p in pages[:page])
-    footer = _search_footer(before + 1, before + len(pages[page].refs), total, more, page, len(pages))
-    embeds = _embeds(title, pages[page].descriptions, footer)
+    footer = _search_footer(before + 1, before + len(pages[page].refs), total, more, page, len(pages), text)
+    embeds = _embeds(_search_title(shown_query, surah, text), pages[page].descriptions, footer)
     view = discord.ui.View(timeout=None)
     if len(pages) > 1:
         for direction in ("prev", "next"):
             target, disabled = _turn(page, len(pages), direction)
-            view.add_item(SearchPage(query, surah, target, direction, disabled=disabled))
+            view.add_item(SearchPage(query, surah, target, direction, disabled=disabled, text=text))
     return embeds, view
+
+
+def _search_title(query: str, surah: int | None, text: Messages) -> str:
+    if surah is None:
+        return text.t('Search: "{query}"', query=query)
+    chapter = load_metadata().surah(surah)
+    name = f"{surah}. {chapter.arabic_name}" if text.language is Language.ARABIC else str(chapter)
+    return text.t('Search: "{query}" in {surah}', query=query, surah=name)
 
 
 def query_length(query: str) -> int:
@@ -182,37 +216,77 @@ def _where(surah: Surah) -> str:
     return f"{surah.name} ({surah.english_name})"
 
 
-def _search_footer(first: int, last: int, total: int, more: bool, page: int, pages: int) -> str:
-    of = f"the best {total}" if more else str(total)
-    found = f"Results {first}–{last} of {of}, best first · recite one from /ayah"
-    return _paged_footer(page, pages, f"{found} · {CREDITS}")
+def _search_footer(
+    first: int, last: int, total: int, more: bool, page: int, pages: int, text: Messages
+) -> str:
+    results = text.ltr(f"{first}–{last}")
+    if more:
+        found = text.t(
+            "Results {results} of the best {total}, best first · recite one from /ayah",
+            results=results,
+            total=total,
+        )
+    else:
+        found = text.t(
+            "Results {results} of {total}, best first · recite one from /ayah", results=results, total=total
+        )
+    return _paged_footer(page, pages, f"{found} · {_credits(text)}", text)
 
 
 # -- /surah info ---------------------------------------------------------------------------------------
-def surah_info_embed(number: int) -> discord.Embed:
+#: Tanzil's revelation types and sajda types, as members read them.
+DATA_WORDS = {
+    "Meccan": N_("Meccan"),
+    "Medinan": N_("Medinan"),
+    "recommended": N_("recommended"),
+    "obligatory": N_("obligatory"),
+}
+
+
+def _word(value: str, text: Messages) -> str:
+    return text.t(DATA_WORDS[value]) if value in DATA_WORDS else value
+
+
+def surah_info_embed(number: int, text: Messages) -> discord.Embed:
     """A surah's facts, all from Tanzil's metadata: names, ayahs, revelation, juz, rukus, sajdas."""
     metadata = load_metadata()
     surah = metadata.surah(number)
-    embed = discord.Embed(title=f"Surah {surah.number} · {surah.name} · {surah.arabic_name}", colour=COLOUR)
-    embed.description = f"Read it with `/ayah surah:{surah.number} ayah:1 to:{surah.ayah_count}`"
-    embed.add_field(name="Name", value=surah.name)
-    embed.add_field(name="Arabic", value=surah.arabic_name)
-    embed.add_field(name="Meaning", value=surah.english_name)
-    embed.add_field(name="Ayahs", value=str(surah.ayah_count))
-    embed.add_field(name="Revealed", value=f"{surah.revelation_type}, {_ordinal(surah.revelation_order)}")
+    title = text.t(
+        "Surah {number} · {name} · {arabic}", number=surah.number, name=surah.name, arabic=surah.arabic_name
+    )
+    embed = discord.Embed(title=title, colour=COLOUR)
+    embed.description = text.t(
+        "Read it with {command}", command=f"`/ayah surah:{surah.number} ayah:1 to:{surah.ayah_count}`"
+    )
+    embed.add_field(name=text.t("Name"), value=surah.name)
+    embed.add_field(name=text.t("Arabic"), value=surah.arabic_name)
+    embed.add_field(name=text.t("Meaning"), value=surah.english_name)
+    embed.add_field(name=text.t("Ayahs"), value=str(surah.ayah_count))
+    embed.add_field(
+        name=text.t("Revealed"),
+        value=text.t(
+            "{type}, {order}",
+            type=_word(surah.revelation_type, text),
+            order=_ordinal(surah.revelation_order, text),
+        ),
+    )
     first, last = metadata.juz_of(number, 1), metadata.juz_of(number, surah.ayah_count)
-    embed.add_field(name="Juz", value=str(first) if first == last else f"{first}–{last}")
-    embed.add_field(name="Rukus", value=str(surah.rukus))
+    embed.add_field(name=text.t("Juz"), value=str(first) if first == last else text.ltr(f"{first}–{last}"))
+    embed.add_field(name=text.t("Rukus"), value=str(surah.rukus))
     sajdas = [s for s in metadata.sajdas if s.ref.surah == number]
     embed.add_field(
-        name="Sajda",
-        value="\n".join(f"{s.ref} ({s.type})" for s in sajdas) if sajdas else "None",
+        name=text.t("Sajda"),
+        value="\n".join(f"{text.ltr(str(s.ref))} ({_word(s.type, text)})" for s in sajdas)
+        if sajdas
+        else text.t("None"),
     )
-    embed.set_footer(text=TANZIL_DATA_CREDIT)
+    embed.set_footer(text=text.t(TANZIL_DATA_CREDIT))
     return embed
 
 
-def _ordinal(order: int) -> str:
+def _ordinal(order: int, text: Messages) -> str:
+    if text.language is not Language.ENGLISH:
+        return text.t("number {order} in the order of revelation", order=order)
     suffix = "th" if 10 <= order % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(order % 10, "th")
     return f"{order}{suffix} in the order of revelation"
 
@@ -238,7 +312,9 @@ async def _actions(interaction: discord.Interaction) -> QuranTextActions | None:
     cog = client.get_cog(QURAN_TEXT_COG) if isinstance(client, commands.Bot) else None
     if isinstance(cog, QuranTextActions):
         return cog
-    await interaction.response.send_message("The Quran's text is not available right now.", ephemeral=True)
+    await interaction.response.send_message(
+        replies(interaction).t("The Quran's text is not available right now."), ephemeral=True
+    )
     return None
 
 
@@ -249,9 +325,13 @@ def _turn(page: int, pages: int, direction: str) -> tuple[int, bool]:
     return min(pages - 1, page + 1), page >= pages - 1
 
 
-def _page_button(custom_id: str, direction: str, disabled: bool) -> discord.ui.Button[Any]:
+def _page_button(
+    custom_id: str, direction: str, disabled: bool, text: Messages | None = None
+) -> discord.ui.Button[Any]:
+    """`text`: the labels' language (a button rebuilt from its custom_id only dispatches: English)."""
+    label = N_("Previous") if direction == "prev" else N_("Next")
     return discord.ui.Button(
-        label="Previous" if direction == "prev" else "Next",
+        label=text.t(label) if text else label,
         emoji="◀️" if direction == "prev" else "▶️",
         custom_id=custom_id,
         style=discord.ButtonStyle.secondary,
@@ -271,10 +351,18 @@ class AyahPage(
     """A page button of `/ayah`: `quranbot:ayah:<surah>:<first>:<last>:<page it leads to>:<prev|next>`."""
 
     def __init__(
-        self, surah: int, first: int, last: int, page: int, direction: Direction, *, disabled: bool = False
+        self,
+        surah: int,
+        first: int,
+        last: int,
+        page: int,
+        direction: Direction,
+        *,
+        disabled: bool = False,
+        text: Messages | None = None,
     ) -> None:
         custom_id = f"{AYAH_PREFIX}{surah}:{first}:{last}:{page}:{direction}"
-        super().__init__(_page_button(custom_id, direction, disabled))
+        super().__init__(_page_button(custom_id, direction, disabled, text))
         self.surah, self.first, self.last, self.page = surah, first, last, page
 
     @classmethod
@@ -298,10 +386,17 @@ class SearchPage(
     the results are searched again on a click, after a restart too."""
 
     def __init__(
-        self, query: str, surah: int | None, page: int, direction: Direction, *, disabled: bool = False
+        self,
+        query: str,
+        surah: int | None,
+        page: int,
+        direction: Direction,
+        *,
+        disabled: bool = False,
+        text: Messages | None = None,
     ) -> None:
         custom_id = f"{SEARCH_PREFIX}{surah or 0}:{page}:{direction}:{query}"
-        super().__init__(_page_button(custom_id, direction, disabled))
+        super().__init__(_page_button(custom_id, direction, disabled, text))
         self.query, self.surah, self.page = query, surah, page
 
     @classmethod

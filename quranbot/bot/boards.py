@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable
 
 from quranbot.bot.listening_tracker import ListeningTracker
+from quranbot.bot.listening_view import duration
 from quranbot.bot.quiz_host import QuizHost
+from quranbot.i18n.catalog import N_, Messages
 from quranbot.listening import leaderboard as listening_board
-from quranbot.listening.figures import format_duration
 from quranbot.ranking import Period, Ranked
 
 #: A listening board is ranked again at most this often (100,000 members take a few hundred ms, and
@@ -19,8 +20,8 @@ RANK_SECONDS = 5.0
 
 class QuizBoard:
     name = "quiz"
-    title = "Quiz leaderboard"
-    empty = "No points yet in this period: `/quiz start` asks a question."
+    title = N_("Quiz leaderboard")
+    empty = N_("No points yet in this period: `/quiz start` asks a question.")
 
     def __init__(self, host: QuizHost) -> None:
         self.host = host
@@ -28,8 +29,8 @@ class QuizBoard:
     def ranking(self, guild_id: int, period: Period) -> list[Ranked]:
         return self.host.ranking(guild_id, period)
 
-    def value(self, points: int) -> str:
-        return f"{points:,} points"
+    def value(self, points: int, text: Messages) -> str:
+        return text.t("{points} points", points=f"{points:,}")
 
     def today(self) -> datetime.date:
         return self.host.today()
@@ -37,8 +38,8 @@ class QuizBoard:
 
 class ListeningBoard:
     name = "listening"
-    title = "Listening leaderboard"
-    empty = "Nobody has listened in this period yet: join the Quran voice channel."
+    title = N_("Listening leaderboard")
+    empty = N_("Nobody has listened in this period yet: join the Quran voice channel.")
 
     def __init__(self, tracker: ListeningTracker, refresh: Callable[[int], None]) -> None:
         self.tracker = tracker
@@ -55,8 +56,8 @@ class ListeningBoard:
         self._cache[(guild_id, period)] = (time.monotonic(), today, ranked)
         return ranked
 
-    def value(self, points: int) -> str:
-        return format_duration(points)
+    def value(self, points: int, text: Messages) -> str:
+        return duration(points, text)
 
     def today(self) -> datetime.date:
         return self.tracker.today()

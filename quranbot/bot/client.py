@@ -18,6 +18,7 @@ from quranbot.audit.writer import AuditLog
 from quranbot.bot.boards import ListeningBoard, QuizBoard
 from quranbot.bot.cogs.audit import AuditCog
 from quranbot.bot.cogs.daily_verse import DailyVerseCog
+from quranbot.bot.cogs.language import LanguageCog
 from quranbot.bot.cogs.leaderboard import LeaderboardCog
 from quranbot.bot.cogs.listening import ListeningCog
 from quranbot.bot.cogs.panel import PanelCog
@@ -26,15 +27,19 @@ from quranbot.bot.cogs.presence import PresenceCog
 from quranbot.bot.cogs.quiz import QuizCog
 from quranbot.bot.cogs.quran_text import QuranTextCog
 from quranbot.bot.cogs.recitation import RecitationCog
+from quranbot.bot.command_translator import CommandTranslator
 from quranbot.bot.daily_verse import DailyVerses
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.listener_role import ListenerRoles
 from quranbot.bot.listening_tracker import ListeningTracker
+from quranbot.bot.localizer import Localizer
 from quranbot.bot.quiz_host import QuizHost
 from quranbot.bot.quiz_schedule import QuizSchedule
 from quranbot.bot.settings import BotSettings
 from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.config.timezones import system_timezone
+from quranbot.i18n.catalog import Catalogs
+from quranbot.metrics.voice import VoiceStatsBook
 from quranbot.quiz.bank import BankLoader
 from quranbot.store.state import StateStore
 
@@ -59,6 +64,7 @@ class QuranBot(commands.Bot):
         quiz_bank: BankLoader,
         *,
         audit: AuditLog,
+        voice_stats: VoiceStatsBook | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -73,10 +79,16 @@ class QuranBot(commands.Bot):
         self.voice_joins = VoiceJoins()
         #: The audit trail (quranbot/audit/): AuditCog writes what members and the bot do to it.
         self.audit = audit
+        #: Per-guild voice figures for /metrics (quranbot/metrics/), kept by the players; None: off.
+        self.voice_stats = voice_stats
         #: The bot's one APScheduler (backups, scheduled quizzes, daily verses), started by the runner.
         self.scheduler = scheduler
         self.timezone = ZoneInfo(settings.timezone or system_timezone())
-        self.quiz = QuizHost(self, store, quiz_bank, self.timezone, settings.quiz_deadline_seconds)
+        #: Which language to answer whom in, and the catalogs (quranbot/i18n/); cogs are handed it.
+        self.localizer = Localizer(Catalogs(), store)
+        self.quiz = QuizHost(
+            self, store, quiz_bank, self.timezone, settings.quiz_deadline_seconds, self.localizer
+        )
         self.listening = ListeningTracker(
             store,
             self.timezone,
@@ -87,6 +99,7 @@ class QuranBot(commands.Bot):
             scheduler,
             store,
             self.timezone,
+            self.localizer,
             pool=settings.daily_verse_pool,
             grace=settings.daily_verse_grace,
         )
@@ -94,6 +107,7 @@ class QuranBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.add_cog(AuditCog(self, self.audit))
         await self.add_cog(PingCog(self))
+        await self.add_cog(LanguageCog(self, self.localizer))
         listening = ListeningCog(
             self,
             self.listening,
@@ -103,7 +117,7 @@ class QuranBot(commands.Bot):
             announce_achievements=self.settings.announce_achievements,
         )
         await self.add_cog(listening)
-        await self.add_cog(PresenceCog(self))
+        await self.add_cog(PresenceCog(self, self.localizer.english()))
         await self.add_cog(
             RecitationCog(
                 self,
@@ -114,9 +128,10 @@ class QuranBot(commands.Bot):
                 self.voice_joins,
                 self.player_changed,
                 pause_when_empty=self.settings.pause_when_empty,
+                voice_stats=self.voice_stats,
             )
         )
-        await self.add_cog(PanelCog(self, self.store))
+        await self.add_cog(PanelCog(self, self.store, self.localizer))
         await self.add_cog(QuranTextCog(self))
         schedule = QuizSchedule(
             self.scheduler, self.quiz, self.store, self.timezone, self.settings.quiz_schedules
@@ -128,6 +143,7 @@ class QuranBot(commands.Bot):
                 self, [QuizBoard(self.quiz), ListeningBoard(self.listening, listening.refresh_guild)]
             )
         )
+        await self.tree.set_translator(CommandTranslator(self.localizer.catalogs))
         synced = await self.tree.sync()
         log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
 

@@ -11,19 +11,25 @@ import logging
 import discord
 from discord import app_commands
 
+from quranbot.bot.localizer import replies
+from quranbot.i18n.catalog import N_, Messages
+
 log = logging.getLogger(__name__)
 
-SOMETHING_WENT_WRONG = "Something went wrong; the admin can see the details in the log."
+SOMETHING_WENT_WRONG = N_("Something went wrong; the admin can see the details in the log.")
 
 
-def refusal(error: app_commands.AppCommandError) -> str | None:
-    """What to tell a member whose command was refused; None when the error is a bug."""
+def refusal(error: app_commands.AppCommandError, text: Messages) -> str | None:
+    """What to tell a member whose command was refused; None when the error is a bug. A CheckFailure
+    raised by our own checks carries its sentence already in the member's language."""
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down: try again in {error.retry_after:.0f} s."
+        return text.t("Slow down: try again in {seconds} s.", seconds=f"{error.retry_after:.0f}")
     if isinstance(error, app_commands.MissingPermissions):
-        return "You need the Manage Server permission for that."
+        return text.t("You need the Manage Server permission for that.")
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return text.t("This command cannot be used in private messages.")
     if isinstance(error, app_commands.CheckFailure):
-        return str(error) or "You may not do that here."
+        return str(error) or text.t("You may not do that here.")
     return None
 
 
@@ -37,9 +43,10 @@ async def tell_privately(interaction: discord.Interaction, message: str) -> None
 
 async def answer_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
     """The cogs' `cog_app_command_error`: the refusal's reason, or the bug logged."""
-    message = refusal(error)
+    text = replies(interaction)
+    message = refusal(error, text)
     if message is None:
         name = interaction.command.qualified_name if interaction.command else "?"
         log.error("Command /%s failed", name, exc_info=error)
-        message = SOMETHING_WENT_WRONG
+        message = text.t(SOMETHING_WENT_WRONG)
     await tell_privately(interaction, message)

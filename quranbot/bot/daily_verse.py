@@ -28,9 +28,12 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from quranbot.bot.audit_trail import report_bot_action
+from quranbot.bot.localizer import Localizer
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_TIME
 from quranbot.daily_verse.pool import next_verse, parse_pool, whole_quran
 from quranbot.daily_verse.timing import due_slot, parse_time_of_day
+from quranbot.i18n.catalog import Messages
+from quranbot.i18n.surah_names import surah_name
 from quranbot.quran.metadata import AyahRef, load_metadata
 from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
 from quranbot.store.records import DailyVerseState
@@ -58,16 +61,21 @@ class Posted:
     message_id: int
 
 
-def verse_embed(ref: AyahRef) -> discord.Embed:
-    """The ayah as Tanzil has it, its translation, its reference and both attributions."""
+def verse_embed(ref: AyahRef, text: Messages) -> discord.Embed:
+    """The ayah as Tanzil has it, its translation, its reference and both attributions. The Quran's
+    text is the same in every language: only the title and the credits follow the server's."""
     surah = load_metadata().surah(ref.surah)
     arabic, translation = load_text()[ref], load_text(TRANSLATION_FILE)[ref]
+    shown_ref = text.ltr(str(ref))
     embed = discord.Embed(
-        title=f"Verse of the day · {surah.name} {ref}",
+        title=text.t(
+            "Verse of the day · {surah} {ref}", surah=surah_name(ref.surah, text.language), ref=shown_ref
+        ),
         description=f"{arabic}\n\n{translation}",
         colour=discord.Colour.dark_green(),
     )
-    embed.set_footer(text=f"{surah.english_name} ({ref}) · {ARABIC_CREDIT} · {TRANSLATION_CREDIT}")
+    credits = f"{text.t(ARABIC_CREDIT)} · {text.t(TRANSLATION_CREDIT)}"
+    embed.set_footer(text=f"{surah.english_name} ({shown_ref}) · {credits}")
     return embed
 
 
@@ -78,6 +86,7 @@ class DailyVerses:
         scheduler: AsyncIOScheduler,
         store: StateStore,
         timezone: ZoneInfo,
+        localizer: Localizer,
         pool: tuple[str, ...] = (),
         grace: datetime.timedelta = datetime.timedelta(hours=6),
         rng: random.Random | None = None,
@@ -86,6 +95,7 @@ class DailyVerses:
         self.scheduler = scheduler
         self.store = store
         self.timezone = timezone
+        self.localizer = localizer
         self.pool: tuple[int, ...] | range = parse_pool(pool) or whole_quran()
         self.grace = grace
         self.rng = rng or random.Random()
@@ -226,7 +236,8 @@ class DailyVerses:
     ) -> Posted:
         channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
         try:
-            message = await channel.send(embed=verse_embed(ref))
+            text = self.localizer.for_guild(self.bot.get_guild(guild_id) or guild_id)
+            message = await channel.send(embed=verse_embed(ref, text))
         except discord.HTTPException as exc:
             log.warning("Could not post %s (%s) in channel %s: %s", what, ref, channel_id, exc)
             if raising:

@@ -26,6 +26,8 @@ from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSetting
 from quranbot.bot.audit_trail import report_bot_action
 from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.bot.voice_stream import VoiceStream
+from quranbot.i18n.catalog import Phrase
+from quranbot.metrics.voice import VoiceStats
 from quranbot.store.records import GuildPlayback
 from quranbot.store.state import StateStore
 
@@ -56,7 +58,9 @@ def record_from_settings(guild_id: int, settings: PlayerSettings) -> GuildPlayba
 
 @dataclass
 class LastAction:
-    what: str
+    #: A member's command is a Phrase (the panel says it in the server's language); the terminal's is
+    #: English text. `str()` of either is the English the terminal and the audit trail show.
+    what: str | Phrase
     who: str
 
 
@@ -71,6 +75,7 @@ class GuildPlayer:
         pacer: Pacer,
         joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
+        stats: VoiceStats | None = None,
     ) -> None:
         self.client = client
         self.guild_id = guild_id
@@ -83,8 +88,10 @@ class GuildPlayer:
         #: The bot's pace of voice joins (the gateway's command limit), shared by every guild.
         self.joins = joins
         #: The player on the process's one pacing thread (see audio/pacer.py), once a channel is joined.
-        self.stream = VoiceStream(self.player, self._loop)
+        self.stream = VoiceStream(self.player, self._loop, None if stats is None else stats.clock())
         self.recoveries = 0
+        #: Frames, their lateness and recoveries by reason, for /metrics (None: metrics are off).
+        self.stats = stats
         self.last_action: LastAction | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._last_frames = 0
@@ -96,8 +103,9 @@ class GuildPlayer:
         #: When the watchdog last found all well: an outage (for the "recovered after" alert) began
         #: between then and its next look.
         self._last_healthy = time.monotonic()
-        #: The current outage: when the watchdog first saw it (monotonic), why, and rejoins tried.
-        self._outage: tuple[float, str, int] | None = None
+        #: The current outage: when the watchdog first saw it (monotonic), why (in words, and as one of
+        #: RECOVERY_REASONS), and rejoins tried.
+        self._outage: tuple[float, str, str, int] | None = None
         self._stopping = False
         #: Paused because the channel emptied (pause_when_empty), not by a member.
         self.auto_paused = False
@@ -239,18 +247,20 @@ class GuildPlayer:
                 self._backoff = 1.0
                 self._last_healthy = time.monotonic()
                 continue
-            reason = self._diagnose()
+            kind, reason = self._diagnose()
             line = ("Recovering voice in guild %s: %s (%s)", self.guild_id, reason, self.describe())
             if self._outage is None:  # the first line of an outage is also a system alert: voice lost
                 system_event(log, logging.WARNING, *line)
             else:
                 log.warning(*line)
-            if self.voice_client is not None and reason.startswith("stalled"):
+            if self.voice_client is not None and kind == "stalled":
                 await self.voice_client.disconnect(force=True)
-            started, why, tries = self._outage or (time.monotonic(), reason, 0)
-            self._outage = (started, why, tries + 1)
+            started, why, why_kind, tries = self._outage or (time.monotonic(), reason, kind, 0)
+            self._outage = (started, why, why_kind, tries + 1)
             if await self.connect():
                 self.recoveries += 1
+                if self.stats is not None:
+                    self.stats.recoveries[why_kind] += 1
                 system_event(
                     log, logging.INFO, "Recovered in guild %s after %.1f s: %s",
                     self.guild_id, time.monotonic() - min(started, self._last_healthy), self.describe(),
@@ -271,15 +281,16 @@ class GuildPlayer:
                 self._backoff = min(MAX_BACKOFF, self._backoff * 2)
                 await asyncio.sleep(delay)
 
-    def _diagnose(self) -> str:
+    def _diagnose(self) -> tuple[str, str]:
+        """What is wrong: one of RECOVERY_REASONS (quranbot/metrics/voice.py), and in words."""
         voice = self.voice_client
         if voice is None:
-            return "not in voice (kicked, or the connection ended)"
+            return "disconnected", "not in voice (kicked, or the connection ended)"
         if not voice.is_connected():
-            return "the voice connection dropped"
+            return "dropped", "the voice connection dropped"
         if voice.channel is None or voice.channel.id != self.channel_id:
-            return "moved to another channel"
-        return f"stalled: no audio for {STALL_SECONDS:.0f} s"
+            return "moved", "moved to another channel"
+        return "stalled", f"stalled: no audio for {STALL_SECONDS:.0f} s"
 
     def follow_listeners(self) -> None:
         """With pause_when_empty: pause when the last listener leaves, resume when one comes back."""
@@ -294,13 +305,13 @@ class GuildPlayer:
             report_bot_action(self.client, "resume", guild_id=self.guild_id, why="someone joined")
 
     # -- commands ---------------------------------------------------------------------------------------
-    def act(self, what: str, who: str, command: Callable[[], None]) -> None:
+    def act(self, what: str | Phrase, who: str, command: Callable[[], None]) -> None:
         """Run a player command on behalf of a member; remember it for the panel; save the state."""
         command()  # the stream sees a pause or a resume at its next tick
         self.stream.wake()  # and asks the player at once if it was idle
         self.last_action = LastAction(what, who)
         self.save()
-        self._on_change(self, PlayerEvent("command", self.now_playing(), what))
+        self._on_change(self, PlayerEvent("command", self.now_playing(), str(what)))
 
     def save(self) -> None:
         self.store.set_playback(record_from_settings(self.guild_id, self.player.settings()))

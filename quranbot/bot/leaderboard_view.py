@@ -15,11 +15,13 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 from discord.ext import commands
 
+from quranbot.bot.localizer import replies
+from quranbot.i18n.catalog import N_, Messages
 from quranbot.ranking import PERIODS, Period, Ranked
 
 PAGE_PREFIX = "quranbot:lb:"
 LEADERBOARD_COG = "LeaderboardCog"
-PERIOD_NAMES: dict[Period, str] = {"week": "this week", "month": "this month", "all": "all time"}
+PERIOD_NAMES: dict[Period, str] = {"week": N_("this week"), "month": N_("this month"), "all": N_("all time")}
 
 
 class Board(Protocol):
@@ -27,35 +29,50 @@ class Board(Protocol):
 
     #: Its name in custom ids and in `/leaderboard <name>`.
     name: str
+    #: Message ids (marked with N_), said in the reader's language.
     title: str
     #: What an empty board says (how to get on it).
     empty: str
 
     def ranking(self, guild_id: int, period: Period) -> list[Ranked]: ...
 
-    def value(self, points: int) -> str: ...
+    def value(self, points: int, text: Messages) -> str: ...
 
     def today(self) -> datetime.date: ...
 
 
 def leaderboard_embed(
-    board: Board, period: Period, rows: Sequence[Ranked], page: int, pages: int, viewer: Ranked | None
+    board: Board,
+    period: Period,
+    rows: Sequence[Ranked],
+    page: int,
+    pages: int,
+    viewer: Ranked | None,
+    text: Messages,
 ) -> discord.Embed:
-    embed = discord.Embed(title=f"{board.title} · {PERIOD_NAMES[period]}", colour=discord.Colour.gold())
+    title = f"{text.t(board.title)} · {text.t(PERIOD_NAMES[period])}"
+    embed = discord.Embed(title=title, colour=discord.Colour.gold())
     if not rows:
-        embed.description = board.empty
+        embed.description = text.t(board.empty)
     else:
         medals = {1: "🥇", 2: "🥈", 3: "🥉"}
         embed.description = "\n".join(
-            f"{medals.get(r.rank, f'`#{r.rank}`')} <@{r.user_id}> — {board.value(r.points)}" for r in rows
+            f"{medals.get(r.rank, f'`#{r.rank}`')} <@{r.user_id}> — {board.value(r.points, text)}"
+            for r in rows
         )
     mine = (
-        f"Your rank: #{viewer.rank} with {board.value(viewer.points)}"
+        text.t("Your rank: #{rank} with {value}", rank=viewer.rank, value=board.value(viewer.points, text))
         if viewer
-        else "You are not on this board yet"
+        else text.t("You are not on this board yet")
     )
-    embed.add_field(name="You", value=mine, inline=False)
-    embed.set_footer(text=f"Page {page + 1} of {pages} · ties share a rank · {board.today().isoformat()}")
+    embed.add_field(name=text.t("You"), value=mine, inline=False)
+    footer = text.t(
+        "Page {page} of {pages} · ties share a rank · {date}",
+        page=page + 1,
+        pages=pages,
+        date=text.ltr(board.today().isoformat()),
+    )
+    embed.set_footer(text=footer)
     return embed
 
 
@@ -74,10 +91,21 @@ class LeaderboardPage(
 ):
     """A page button of a leaderboard; it carries the board, the period and the page it leads to."""
 
-    def __init__(self, board: str, period: Period, page: int, direction: str, *, disabled: bool = False):
+    def __init__(
+        self,
+        board: str,
+        period: Period,
+        page: int,
+        direction: str,
+        *,
+        disabled: bool = False,
+        text: Messages | None = None,
+    ):
+        """`text`: the labels' language (a button rebuilt from its custom_id only dispatches: English)."""
+        label = "Previous" if direction == "prev" else "Next"
         super().__init__(
             discord.ui.Button(
-                label="Previous" if direction == "prev" else "Next",
+                label=text.t(N_("Previous") if direction == "prev" else N_("Next")) if text else label,
                 emoji="◀️" if direction == "prev" else "▶️",
                 custom_id=f"{PAGE_PREFIX}{board}:{period}:{page}:{direction}",
                 style=discord.ButtonStyle.secondary,
@@ -99,15 +127,19 @@ class LeaderboardPage(
         client = interaction.client
         cog = client.get_cog(LEADERBOARD_COG) if isinstance(client, commands.Bot) else None
         if not isinstance(cog, LeaderboardActions):
-            await interaction.response.send_message("Leaderboards are not running right now.", ephemeral=True)
+            await interaction.response.send_message(
+                replies(interaction).t("Leaderboards are not running right now."), ephemeral=True
+            )
             return
         await cog.show_leaderboard(interaction, self.board, self.period, self.page, edit=True)
 
 
-def leaderboard_view(board: str, period: Period, page: int, pages: int) -> discord.ui.View:
+def leaderboard_view(board: str, period: Period, page: int, pages: int, text: Messages) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(LeaderboardPage(board, period, max(0, page - 1), "prev", disabled=page <= 0))
+    view.add_item(LeaderboardPage(board, period, max(0, page - 1), "prev", disabled=page <= 0, text=text))
     view.add_item(
-        LeaderboardPage(board, period, min(pages - 1, page + 1), "next", disabled=page >= pages - 1)
+        LeaderboardPage(
+            board, period, min(pages - 1, page + 1), "next", disabled=page >= pages - 1, text=text
+        )
     )
     return view

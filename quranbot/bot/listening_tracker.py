@@ -52,6 +52,8 @@ class ListeningTracker:
         self.present_since: dict[Key, float] = {}
         #: Per guild: the (reciter, surah) the time since the last accrual belongs to.
         self._playing: dict[int, tuple[str | None, int]] = {}
+        #: Per guild: the seconds of listening counted since the bot started (all members), for /metrics.
+        self.counted_seconds: dict[int, float] = {}
 
     def today(self) -> datetime.date:
         return datetime.datetime.now(self.timezone).date()
@@ -92,6 +94,7 @@ class ListeningTracker:
                 continue
             stats = self.store.buffered_listening(*key)
             accrue(stats, wall - (now - last), wall, tz=self.timezone, reciter=reciter, surah=surah)
+            self.counted_seconds[guild_id] = self.counted_seconds.get(guild_id, 0.0) + max(0.0, now - last)
             earned = earn(stats, self.today())
             if earned:
                 achievements.append((guild_id, key[1], earned))

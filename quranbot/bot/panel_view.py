@@ -27,7 +27,10 @@ from quranbot.bot.audit_trail import component_name, failed, refuse, report_acti
 from quranbot.bot.cogs.recitation import progress_bar
 from quranbot.bot.command_errors import SOMETHING_WENT_WRONG, tell_privately
 from quranbot.bot.guild_player import LastAction
+from quranbot.bot.localizer import replies
 from quranbot.clock import clock
+from quranbot.i18n.catalog import N_, Language, Messages, Phrase
+from quranbot.i18n.surah_names import SurahLabel
 from quranbot.quran.metadata import AyahRef, load_metadata
 from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, load_text
 
@@ -47,15 +50,19 @@ SURAH_COUNT = 114
 RANGES: tuple[tuple[int, int], ...] = tuple(
     (first, min(first + MAX_OPTIONS - 1, SURAH_COUNT)) for first in range(1, SURAH_COUNT + 1, MAX_OPTIONS)
 )
-TANZIL_CREDIT = "Surah names: Tanzil Project (tanzil.net), CC BY 3.0"
-SAMPLE_NOTE = "sample tones, not a recitation"
+TANZIL_CREDIT = N_("Surah names: Tanzil Project (tanzil.net), CC BY 3.0")
+SAMPLE_NOTE = N_("sample tones, not a recitation")
 
 COLOURS = {
     PlayerState.PLAYING: discord.Colour.green(),
     PlayerState.PAUSED: discord.Colour.orange(),
     PlayerState.IDLE: discord.Colour.light_grey(),
 }
-TITLES = {PlayerState.PLAYING: "Now reciting", PlayerState.PAUSED: "Paused", PlayerState.IDLE: "Ready"}
+TITLES = {
+    PlayerState.PLAYING: N_("Now reciting"),
+    PlayerState.PAUSED: N_("Paused"),
+    PlayerState.IDLE: N_("Ready"),
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ class PanelActions(Protocol):
     async def steer(
         self,
         interaction: discord.Interaction,
-        what: str,
+        what: Phrase,
         command: Callable[[Player], None],
         *,
         confirm: bool = False,
@@ -101,88 +108,118 @@ class PanelActions(Protocol):
 
 
 # -- the embed ------------------------------------------------------------------------------------------
-def on_off(value: bool) -> str:
-    return "On" if value else "Off"
+def on_off(value: bool, text: Messages) -> str:
+    return text.t("On") if value else text.t("Off")
 
 
-def panel_embed(state: PanelState) -> discord.Embed:
+def _headline(number: int, ayah: int | None, text: Messages) -> str:
+    """The surah's names, the reader's language first; both come from Tanzil's data."""
+    surah = load_metadata().surah(number)
+    where = " · " + text.t("ayah {ayah}", ayah=ayah) if ayah else ""
+    if text.language is Language.ARABIC:
+        # "18." is not isolated: in a right-to-left line its period falls after the number as read
+        return f"**{surah.number}. {surah.arabic_name}**{where}\n{surah.name} — {surah.english_name}"
+    return f"**{surah.number}. {surah.name}** — {surah.english_name}{where}\n{surah.arabic_name}"
+
+
+def last_action_text(action: LastAction, text: Messages) -> str:
+    """What was done, in the reader's language: a member's command is a Phrase; the terminal's is English
+    text, translated when the catalog has it ("Paused"), else shown as it is."""
+    what = action.what.said_in(text) if isinstance(action.what, Phrase) else text.t(action.what)
+    who = discord.utils.escape_markdown(action.who)
+    return text.t("{what} — by {who}", what=what, who=who)
+
+
+def panel_embed(state: PanelState, text: Messages) -> discord.Embed:
     now = state.now
     if now is None:
         embed = discord.Embed(
-            title="Not reciting here yet",
-            description="An admin can choose the voice channel with `/setup`.",
+            title=text.t("Not reciting here yet"),
+            description=text.t("An admin can choose the voice channel with `/setup`."),
             colour=discord.Colour.light_grey(),
         )
-        embed.set_footer(text=TANZIL_CREDIT)
+        embed.set_footer(text=text.t(TANZIL_CREDIT))
         return embed
-    surah = load_metadata().surah(now.surah)
-    ayah = f" · ayah {now.ayah}" if now.ayah else ""
-    description = f"**{surah.number}. {surah.name}** — {surah.english_name}{ayah}\n{surah.arabic_name}"
+    description = _headline(now.surah, now.ayah, text)
     if now.ayah:  # a per-ayah reciter: the ayah being recited, as Tanzil has it
         ref = AyahRef(now.surah, now.ayah)
         description += f"\n\n{load_text()[ref]}\n{load_text(TRANSLATION_FILE)[ref]}"
-    embed = discord.Embed(title=TITLES[now.state], description=description, colour=COLOURS[now.state])
+    embed = discord.Embed(title=text.t(TITLES[now.state]), description=description, colour=COLOURS[now.state])
     reciter = state.reciter()
     if reciter is not None:
-        name = reciter.name + (f" · {reciter.arabic_name}" if reciter.arabic_name else "")
-        embed.add_field(
-            name="Reciter", value=name + (f"\n*{SAMPLE_NOTE}*" if reciter.sample else ""), inline=False
+        names = (
+            (reciter.arabic_name, reciter.name)
+            if text.language is Language.ARABIC
+            else (reciter.name, reciter.arabic_name)
         )
+        name = " · ".join(n for n in names if n)
+        note = f"\n*{text.t(SAMPLE_NOTE)}*" if reciter.sample else ""
+        embed.add_field(name=text.t("Reciter"), value=name + note, inline=False)
     else:
-        embed.add_field(name="Reciter", value=now.reciter_name or now.reciter or "none chosen", inline=False)
+        embed.add_field(
+            name=text.t("Reciter"),
+            value=now.reciter_name or now.reciter or text.t("none chosen"),
+            inline=False,
+        )
     bar = progress_bar(now.elapsed_seconds, now.total_seconds)
-    embed.add_field(
-        name="Progress",
-        value=f"{bar}\n`{clock(now.elapsed_seconds)} / {clock(now.total_seconds)}`",
-        inline=False,
-    )
-    embed.add_field(name="Loop", value=on_off(now.loop))
-    embed.add_field(name="Shuffle", value=on_off(now.shuffle))
-    embed.add_field(name="Listeners", value=str(state.listeners))
+    where = text.ltr(f"{clock(now.elapsed_seconds)} / {clock(now.total_seconds)}")
+    embed.add_field(name=text.t("Progress"), value=f"{bar}\n`{where}`", inline=False)
+    embed.add_field(name=text.t("Loop"), value=on_off(now.loop, text))
+    embed.add_field(name=text.t("Shuffle"), value=on_off(now.shuffle, text))
+    embed.add_field(name=text.t("Listeners"), value=str(state.listeners))
     if state.last_action is not None:
-        who = discord.utils.escape_markdown(state.last_action.who)
-        embed.add_field(name="Last action", value=f"{state.last_action.what} — by {who}"[:1024], inline=False)
-    embed.set_footer(
-        text=f"{TANZIL_CREDIT} · {ARABIC_CREDIT} · {TRANSLATION_CREDIT}" if now.ayah else TANZIL_CREDIT
-    )
+        embed.add_field(
+            name=text.t("Last action"), value=last_action_text(state.last_action, text)[:1024], inline=False
+        )
+    credits = [TANZIL_CREDIT, ARABIC_CREDIT, TRANSLATION_CREDIT] if now.ayah else [TANZIL_CREDIT]
+    embed.set_footer(text=" · ".join(text.t(c) for c in credits))
     return embed
 
 
 # -- options ---------------------------------------------------------------------------------------------
-def range_options() -> list[discord.SelectOption]:
-    return list(_range_options())
+def range_options(text: Messages) -> list[discord.SelectOption]:
+    return list(_range_options(text))
 
 
 @functools.cache
-def _range_options() -> tuple[discord.SelectOption, ...]:
+def _range_options(text: Messages) -> tuple[discord.SelectOption, ...]:
     metadata = load_metadata()
+    arabic = text.language is Language.ARABIC
     options = []
     for first, last in RANGES:
         start, end = metadata.juz_of(first, 1), metadata.juz_of(last, metadata.ayah_count(last))
-        juz = f"juz {start}" if start == end else f"juz {start}–{end}"
+        juz = (
+            text.t("juz {juz}", juz=start)
+            if start == end
+            else text.t("juz {juz}", juz=text.ltr(f"{start}–{end}"))
+        )
+        names = [metadata.surah(n).arabic_name if arabic else metadata.surah(n).name for n in (first, last)]
         options.append(
             discord.SelectOption(
-                label=f"Surahs {first}–{last}",
+                label=text.t("Surahs {range}", range=text.ltr(f"{first}–{last}")),
                 value=f"{first}-{last}",
-                description=f"{metadata.surah(first).name} … {metadata.surah(last).name} · {juz}"[:100],
+                description=f"{names[0]} … {names[1]} · {juz}"[:100],
             )
         )
     return tuple(options)
 
 
-def surah_options(first: int, last: int) -> list[discord.SelectOption]:
+def surah_options(first: int, last: int, text: Messages) -> list[discord.SelectOption]:
     metadata = load_metadata()
+    arabic = text.language is Language.ARABIC
     return [
         discord.SelectOption(
-            label=f"{s.number}. {s.name}"[:100],
+            label=f"{s.number}. {s.arabic_name if arabic else s.name}"[:100],
             value=str(s.number),
-            description=f"{s.english_name} · {s.arabic_name}"[:100],
+            description=(f"{s.name} · {s.english_name}" if arabic else f"{s.english_name} · {s.arabic_name}")[
+                :100
+            ],
         )
         for s in (metadata.surah(n) for n in range(first, last + 1))
     ]
 
 
-def reciter_options(state: PanelState) -> list[discord.SelectOption]:
+def reciter_options(state: PanelState, text: Messages) -> list[discord.SelectOption]:
     playing = state.reciter()
     current = playing.slug if playing else None
     reciters = list(state.reciters)
@@ -194,11 +231,15 @@ def reciter_options(state: PanelState) -> list[discord.SelectOption]:
         discord.SelectOption(
             label=r.name[:100],
             value=r.slug,
-            description=SAMPLE_NOTE.capitalize() if r.sample else (r.arabic_name or None),
+            description=_capitalized(text.t(SAMPLE_NOTE)) if r.sample else (r.arabic_name or None),
             default=r.slug == current,
         )
         for r in shown
     ]
+
+
+def _capitalized(value: str) -> str:
+    return value[:1].upper() + value[1:]
 
 
 def parse_range(value: str) -> tuple[int, int] | None:
@@ -215,7 +256,7 @@ async def report_failure(interaction: discord.Interaction, error: Exception, wha
     log.error("Panel control %s failed", what, exc_info=error)
     failed(interaction, f"{type(error).__name__}: {error}")
     report_action(interaction, component_name(interaction))
-    await tell_privately(interaction, SOMETHING_WENT_WRONG)
+    await tell_privately(interaction, replies(interaction).t(SOMETHING_WENT_WRONG))
 
 
 class _Steered(discord.ui.View):
@@ -237,29 +278,44 @@ class _Steered(discord.ui.View):
 class PanelView(_Steered):
     """The panel's controls. Without a state it is the template registered for persistent dispatch."""
 
-    def __init__(self, actions: PanelActions, state: PanelState | None = None) -> None:
+    def __init__(
+        self, actions: PanelActions, state: PanelState | None = None, text: Messages | None = None
+    ) -> None:
+        """Without `text` (the template registered at start) the labels are the English defaults."""
         super().__init__(actions, timeout=None)
-        self.range_select.options = range_options()
-        if state is None:
+        if text is None or state is None:
+            self.range_select.options = [
+                discord.SelectOption(label=f"{a}–{b}", value=f"{a}-{b}") for a, b in RANGES
+            ]
             return
+        self.range_select.options = range_options(text)
+        self.range_select.placeholder = text.t("Choose a surah: pick a range first")
+        self.reciter_select.placeholder = text.t("Reciter")
+        self.previous_button.label = text.t("Previous")
+        self.next_button.label = text.t("Next")
+        self.search_button.label = text.t("Search")
         now = state.now
         paused = now is not None and now.state is PlayerState.PAUSED
-        self.pause_button.label = "Resume" if paused else "Pause"
+        self.pause_button.label = text.t("Resume") if paused else text.t("Pause")
         self.pause_button.emoji = "▶️" if paused else "⏸️"
         self.pause_button.style = discord.ButtonStyle.success if paused else discord.ButtonStyle.primary
         self.loop_button.style = (
             discord.ButtonStyle.success if now and now.loop else discord.ButtonStyle.secondary
         )
-        self.loop_button.label = f"Loop: {on_off(bool(now and now.loop)).lower()}"
+        self.loop_button.label = text.t("Loop: {state}", state=on_off(bool(now and now.loop), text).lower())
         self.shuffle_button.style = (
             discord.ButtonStyle.success if now and now.shuffle else discord.ButtonStyle.secondary
         )
-        self.shuffle_button.label = f"Shuffle: {on_off(bool(now and now.shuffle)).lower()}"
-        options = reciter_options(state)
+        self.shuffle_button.label = text.t(
+            "Shuffle: {state}", state=on_off(bool(now and now.shuffle), text).lower()
+        )
+        options = reciter_options(state, text)
         if options:
             self.reciter_select.options = options
         else:
-            self.reciter_select.options = [discord.SelectOption(label="No reciters imported", value="-")]
+            self.reciter_select.options = [
+                discord.SelectOption(label=text.t("No reciters imported"), value="-")
+            ]
             self.reciter_select.disabled = True
         if now is None:
             for item in self.children:
@@ -270,7 +326,7 @@ class PanelView(_Steered):
     async def previous_button(
         self, interaction: discord.Interaction, button: discord.ui.Button[PanelView]
     ) -> None:
-        await self.actions.steer(interaction, "Went back", Player.previous)
+        await self.actions.steer(interaction, Phrase.of("Went back"), Player.previous)
 
     @discord.ui.button(label="Pause", emoji="⏸️", custom_id=PAUSE, style=discord.ButtonStyle.primary, row=0)
     async def pause_button(
@@ -278,15 +334,15 @@ class PanelView(_Steered):
     ) -> None:
         now = self.actions.now_playing(interaction.guild_id)
         if now is not None and now.state is PlayerState.PAUSED:
-            await self.actions.steer(interaction, "Resumed", Player.resume)
+            await self.actions.steer(interaction, Phrase.of("Resumed"), Player.resume)
         else:
-            await self.actions.steer(interaction, "Paused", Player.pause)
+            await self.actions.steer(interaction, Phrase.of("Paused"), Player.pause)
 
     @discord.ui.button(label="Next", emoji="⏭️", custom_id=NEXT, row=0)
     async def next_button(
         self, interaction: discord.Interaction, button: discord.ui.Button[PanelView]
     ) -> None:
-        await self.actions.steer(interaction, "Skipped to the next surah", Player.next)
+        await self.actions.steer(interaction, Phrase.of("Skipped to the next surah"), Player.next)
 
     @discord.ui.button(label="Loop: off", emoji="🔁", custom_id=LOOP, row=1)
     async def loop_button(
@@ -294,7 +350,8 @@ class PanelView(_Steered):
     ) -> None:
         now = self.actions.now_playing(interaction.guild_id)
         on = not (now is not None and now.loop)
-        await self.actions.steer(interaction, f"Loop {on_off(on).lower()}", lambda p: p.set_loop(on))
+        what = Phrase.of("Loop on") if on else Phrase.of("Loop off")
+        await self.actions.steer(interaction, what, lambda p: p.set_loop(on))
 
     @discord.ui.button(label="Shuffle: off", emoji="🔀", custom_id=SHUFFLE, row=1)
     async def shuffle_button(
@@ -302,13 +359,14 @@ class PanelView(_Steered):
     ) -> None:
         now = self.actions.now_playing(interaction.guild_id)
         on = not (now is not None and now.shuffle)
-        await self.actions.steer(interaction, f"Shuffle {on_off(on).lower()}", lambda p: p.set_shuffle(on))
+        what = Phrase.of("Shuffle on") if on else Phrase.of("Shuffle off")
+        await self.actions.steer(interaction, what, lambda p: p.set_shuffle(on))
 
     @discord.ui.button(label="Search", emoji="🔎", custom_id=SEARCH, row=1)
     async def search_button(
         self, interaction: discord.Interaction, button: discord.ui.Button[PanelView]
     ) -> None:
-        await interaction.response.send_modal(SearchModal(self.actions, interaction.id))
+        await interaction.response.send_modal(SearchModal(self.actions, interaction.id, replies(interaction)))
 
     @discord.ui.select(
         cls=discord.ui.Select[Any], placeholder="Choose a surah: pick a range first", custom_id=RANGE, row=2
@@ -317,13 +375,14 @@ class PanelView(_Steered):
         self, interaction: discord.Interaction, select: discord.ui.Select[PanelView]
     ) -> None:
         bounds = parse_range(select.values[0]) if select.values else None
+        text = replies(interaction)
         if bounds is None:
-            await interaction.response.send_message("That range no longer exists.", ephemeral=True)
+            await interaction.response.send_message(text.t("That range no longer exists."), ephemeral=True)
             return
         first, last = bounds
         await interaction.response.send_message(
-            f"Surahs {first}–{last}: which one?",
-            view=SurahPickView(self.actions, first, last, timeout=SurahPickView.TIMEOUT),
+            text.t("Surahs {range}: which one?", range=text.ltr(f"{first}–{last}")),
+            view=SurahPickView(self.actions, first, last, timeout=SurahPickView.TIMEOUT, text=text),
             ephemeral=True,
         )
 
@@ -333,7 +392,9 @@ class PanelView(_Steered):
     ) -> None:
         slug = select.values[0] if select.values else ""
         label = next((o.label for o in select.options if o.value == slug), slug)
-        await self.actions.steer(interaction, f"Reciter: {label}", lambda p: p.set_reciter(slug))
+        await self.actions.steer(
+            interaction, Phrase.of("Reciter: {name}", name=label), lambda p: p.set_reciter(slug)
+        )
 
 
 class SurahPickView(_Steered):
@@ -344,10 +405,21 @@ class SurahPickView(_Steered):
     TIMEOUT = 600.0
 
     def __init__(
-        self, actions: PanelActions, first: int = 1, last: int = 25, timeout: float | None = None
+        self,
+        actions: PanelActions,
+        first: int = 1,
+        last: int = 25,
+        timeout: float | None = None,
+        text: Messages | None = None,
     ) -> None:
         super().__init__(actions, timeout=timeout)
-        self.surah_select.options = surah_options(first, last)
+        if text is None:  # the template registered at start: only its custom_id matters
+            self.surah_select.options = [
+                discord.SelectOption(label=str(n), value=str(n)) for n in range(first, last + 1)
+            ]
+            return
+        self.surah_select.options = surah_options(first, last, text)
+        self.surah_select.placeholder = text.t("Surah")
 
     @discord.ui.select(cls=discord.ui.Select[Any], placeholder="Surah", custom_id=SURAH)
     async def surah_select(
@@ -357,13 +429,15 @@ class SurahPickView(_Steered):
         if not value.isdecimal() or not 1 <= int(value) <= SURAH_COUNT:
             refuse(interaction, "bad input: no such surah")
             report_action(interaction, component_name(interaction), surah=value)
-            await interaction.response.send_message("That surah does not exist.", ephemeral=True)
+            await interaction.response.send_message(
+                replies(interaction).t("That surah does not exist."), ephemeral=True
+            )
             return
-        surah = load_metadata().surah(int(value))
+        number = int(value)
         await self.actions.steer(
             interaction,
-            f"Playing {surah.number}. {surah.name} ({surah.english_name})",
-            lambda p: p.play_surah(surah.number),
+            Phrase.of("Playing {surah}", surah=SurahLabel(number)),
+            lambda p: p.play_surah(number),
             confirm=True,
         )
 
@@ -374,13 +448,18 @@ class SearchModal(discord.ui.Modal):
     Its custom_id is unique per opening: discord.py files open modals by custom_id and drops one once
     it is submitted, so a shared id would let one member's submission discard another's open modal."""
 
-    def __init__(self, actions: PanelActions, opened_by: int) -> None:
-        super().__init__(title="Find a surah", custom_id=f"{PREFIX}search:{opened_by}", timeout=600)
+    def __init__(self, actions: PanelActions, opened_by: int, text: Messages) -> None:
+        super().__init__(title=text.t("Find a surah"), custom_id=f"{PREFIX}search:{opened_by}", timeout=600)
         self.actions = actions
         self.query: discord.ui.TextInput[SearchModal] = discord.ui.TextInput(
-            custom_id=QUERY, placeholder="Al-Kahf, The Cave, الكهف or 18", min_length=1, max_length=100
+            custom_id=QUERY,
+            placeholder=text.t(
+                "Al-Kahf, The Cave, {arabic} or 18", arabic=load_metadata().surah(18).arabic_name
+            ),
+            min_length=1,
+            max_length=100,
         )
-        self.add_item(discord.ui.Label(text="Surah name or number", component=self.query))
+        self.add_item(discord.ui.Label(text=text.t("Surah name or number"), component=self.query))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await self.actions.check(interaction)

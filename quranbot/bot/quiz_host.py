@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 import discord
 
 from quranbot.bot.audit_trail import refuse
+from quranbot.bot.localizer import Localizer
 from quranbot.bot.quiz_view import answer_view, question_embed, reveal_embed
+from quranbot.i18n.catalog import N_
 from quranbot.quiz import leaderboard
 from quranbot.quiz.bank import BankLoader
 from quranbot.quiz.member_stats import AnswerResult, apply_answer
@@ -76,9 +78,12 @@ class QuizHost:
         bank: BankLoader,
         timezone: ZoneInfo,
         default_deadline: int,
+        localizer: Localizer,
         rng: random.Random | None = None,
     ) -> None:
         self.bot = bot
+        #: Questions and reveals in the server's language, answers to a click in the member's.
+        self.localizer = localizer
         self.store = store
         self.bank = bank
         self.timezone = timezone
@@ -203,9 +208,10 @@ class QuizHost:
         session = QuizSession(record, question, started=mono)
         self.sessions[record.quiz_id] = session  # before the post: a click may beat the send's answer
         name = asked_by.display_name if asked_by else None
+        text = self.localizer.for_guild(self.bot.get_guild(guild_id) or guild_id)
         try:
             message = await channel.send(
-                embed=question_embed(question, deadline, name), view=answer_view(record.quiz_id)
+                embed=question_embed(question, deadline, name, text), view=answer_view(record.quiz_id)
             )
         except BaseException:
             del self.sessions[record.quiz_id]
@@ -244,20 +250,23 @@ class QuizHost:
     async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: int) -> None:
         session = self.sessions.get(quiz_id)
         user = interaction.user
+        text = self.localizer.for_interaction(interaction)
         if session is None:
             refuse(interaction, "the question has closed")
-            await self._tell(interaction, "This question has closed.")
+            await self._tell(interaction, text.t("This question has closed."))
             return
         wait = self._limited(session.record.guild_id, user.id)
         if wait is not None:
             refuse(interaction, f"cooldown: {wait:.0f} s left")
-            await self._tell(interaction, f"Slow down: you can answer again in {wait:.0f} s.")
+            await self._tell(
+                interaction, text.t("Slow down: you can answer again in {seconds} s.", seconds=f"{wait:.0f}")
+            )
             return
         self.names[user.id] = user.display_name
         outcome, counted = session.answer(user.id, choice, time.monotonic())
         if outcome is Outcome.CLOSED:
             refuse(interaction, "the question has closed")
-            await self._tell(interaction, "This question has closed.")
+            await self._tell(interaction, text.t("This question has closed."))
             return
         assert counted is not None
         picked = f"**{LETTERS[counted.choice]}** · {session.question.choices[counted.choice]}"
@@ -266,11 +275,19 @@ class QuizHost:
             refuse(interaction, "already answered: the first answer counts")
             await self._tell(
                 interaction,
-                f"You already answered {picked}: your first answer counts. The answer is revealed {reveal}.",
+                text.t(
+                    "You already answered {picked}: your first answer counts. "
+                    "The answer is revealed {reveal}.",
+                    picked=picked,
+                    reveal=reveal,
+                ),
             )
             return
         self.store.buffer_open_quiz(session.record)
-        await self._tell(interaction, f"Your answer: {picked}. The answer is revealed {reveal}.")
+        await self._tell(
+            interaction,
+            text.t("Your answer: {picked}. The answer is revealed {reveal}.", picked=picked, reveal=reveal),
+        )
         self._publish("answered", session, user_id=str(user.id), answers=len(session.record.answers))
 
     async def _tell(self, interaction: discord.Interaction, text: str) -> None:
@@ -346,10 +363,11 @@ class QuizHost:
         record = session.record
         channel = self.bot.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
         view = answer_view(record.quiz_id, session.question, revealed=True)
+        text = self.localizer.for_guild(self.bot.get_guild(record.guild_id) or record.guild_id)
         if record.message_id is not None:
             try:
                 await channel.get_partial_message(record.message_id).edit(
-                    embed=reveal_embed(session.question, results), view=view
+                    embed=reveal_embed(session.question, results, text), view=view
                 )
                 return
             except discord.NotFound:
@@ -358,7 +376,9 @@ class QuizHost:
                 log.warning("Could not show the answer of quiz %x: %s", record.quiz_id, exc)
                 return
         try:
-            await channel.send(embed=reveal_embed(session.question, results, note="The question was deleted"))
+            await channel.send(
+                embed=reveal_embed(session.question, results, text, note=N_("The question was deleted"))
+            )
         except discord.HTTPException as exc:
             log.warning(
                 "Could not post the answer of quiz %x in channel %s: %s",

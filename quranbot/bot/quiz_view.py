@@ -18,6 +18,9 @@ import discord
 from discord.ext import commands
 
 from quranbot.bot.audit_trail import refuse, reported
+from quranbot.bot.localizer import replies
+from quranbot.i18n.catalog import N_, Language, Messages
+from quranbot.i18n.surah_names import surah_name
 from quranbot.quiz.achievements import BY_ID, Achievement
 from quranbot.quiz.member_stats import AnswerResult, accuracy
 from quranbot.quiz.question import LETTERS, Question, Reference
@@ -31,16 +34,39 @@ DESCRIPTION_LIMIT, EMBED_LIMIT, FIELD_LIMIT = 4096, 6000, 1024
 #: Members named in a reveal before "and N more".
 NAMED_LIMIT = 20
 #: Generated questions state facts from Tanzil's metadata (names, counts, order, juz).
-TANZIL_DATA_CREDIT = "Quran data: Tanzil Project, tanzil.net"
+TANZIL_DATA_CREDIT = N_("Quran data: Tanzil Project, tanzil.net")
 COLOURS = {"open": discord.Colour.blurple(), "revealed": discord.Colour.green()}
+#: Categories and difficulties as members read them (the ids stay English in commands and files).
+NAMES = {
+    "quran": N_("Quran"),
+    "hadith": N_("Hadith"),
+    "fiqh": N_("Fiqh"),
+    "history": N_("History"),
+    "beginner": N_("Beginner"),
+    "intermediate": N_("Intermediate"),
+    "advanced": N_("Advanced"),
+}
 
 
-def _title(question: Question) -> str:
-    return f"Quiz · {question.category.capitalize()} · {question.difficulty.capitalize()}"
+def shown_name(name: str, text: Messages) -> str:
+    """A category's or difficulty's name in the reader's language."""
+    return text.t(NAMES[name]) if name in NAMES else name.capitalize()
 
 
-def _question_text(question: Question) -> str:
+def _title(question: Question, text: Messages) -> str:
+    return text.t(
+        "Quiz · {category} · {difficulty}",
+        category=shown_name(question.category, text),
+        difficulty=shown_name(question.difficulty, text),
+    )
+
+
+def _question_text(question: Question, text: Messages) -> str:
+    """The question as the bank has it: its English, and its Arabic where the bank gives one (first, for
+    an Arabic-speaking server). The catalog never rewrites a bank's question."""
     quote = f"\n\n> {question.quote}" if question.quote else ""
+    if question.question_ar and text.language is Language.ARABIC:
+        return f"**{question.question_ar}**\n{question.question}{quote}"
     arabic = f"\n{question.question_ar}" if question.question_ar else ""
     return f"**{question.question}**{arabic}{quote}"
 
@@ -68,7 +94,7 @@ def _quoted_in(question: Question, name: str) -> bool:
     return False
 
 
-def credits(question: Question, revealed: bool) -> str:
+def credits(question: Question, revealed: bool, text: Messages) -> str:
     """The attributions a message showing this question (and, revealed, its references) needs."""
     shows_ayahs = revealed and any(r.is_quran for r in question.references)
     parts = []
@@ -78,25 +104,31 @@ def credits(question: Question, revealed: bool) -> str:
         parts.append(TRANSLATION_CREDIT)
     if not parts and question.source == "generated":
         parts.append(TANZIL_DATA_CREDIT)
-    return " · ".join(parts)
+    return " · ".join(text.t(part) for part in parts)
 
 
-def question_embed(question: Question, deadline: float, asked_by: str | None) -> discord.Embed:
+def question_embed(
+    question: Question, deadline: float, asked_by: str | None, text: Messages
+) -> discord.Embed:
     closes = int(deadline)
     embed = discord.Embed(
-        title=_title(question),
-        description=f"{_question_text(question)}\n\n{_choices(question)}",
+        title=_title(question, text),
+        description=f"{_question_text(question, text)}\n\n{_choices(question)}",
         colour=COLOURS["open"],
     )
-    embed.add_field(name="Closes", value=f"<t:{closes}:R> (at <t:{closes}:T>)", inline=False)
-    footer = f"Asked by {asked_by}" if asked_by else "Scheduled quiz"
-    footer += " · one answer each; the first counts"
-    credit = credits(question, revealed=False)
+    embed.add_field(
+        name=text.t("Closes"),
+        value=text.t("{relative} (at {time})", relative=f"<t:{closes}:R>", time=f"<t:{closes}:T>"),
+        inline=False,
+    )
+    footer = text.t("Asked by {name}", name=asked_by) if asked_by else text.t("Scheduled quiz")
+    footer += " · " + text.t("one answer each; the first counts")
+    credit = credits(question, revealed=False, text=text)
     embed.set_footer(text=f"{footer} · {credit}" if credit else footer)
     return embed
 
 
-def reference_text(reference: Reference, budget: int) -> str:
+def reference_text(reference: Reference, budget: int, text: Messages) -> str:
     """A reference as a reader checks it: its label and, for the Quran, its ayahs (Arabic and Pickthall)
     in full, as many as fit in `budget` characters; never half an ayah."""
     if not reference.is_quran:
@@ -105,28 +137,28 @@ def reference_text(reference: Reference, budget: int) -> str:
     assert reference.surah is not None and reference.first_ayah is not None
     surah = load_metadata().surah(reference.surah)
     last = reference.last_ayah or reference.first_ayah
-    head = f"📖 **{surah.name} {reference.label()}**"
+    head = f"📖 **{surah_name(surah.number, text.language)} {text.ltr(reference.label())}**"
     lines = [head]
     used = len(head)
     arabic, english = load_text(), load_text(TRANSLATION_FILE)
     for ayah in range(reference.first_ayah, last + 1):
-        where = f"{surah.number}:{ayah}"
+        where = text.ltr(f"{surah.number}:{ayah}")
         block = f"> {arabic.ayah(surah.number, ayah)}\n*{english.ayah(surah.number, ayah)}* ({where})"
         if used + len(block) + 1 > budget:
-            lines.append(f"… continues to {surah.number}:{last} (tanzil.net)")
+            lines.append(text.t("… continues to {ref} (tanzil.net)", ref=text.ltr(f"{surah.number}:{last}")))
             break
         lines.append(block)
         used += len(block) + 1
     return "\n".join(lines)
 
 
-def _names(user_ids: Sequence[int]) -> str:
+def _names(user_ids: Sequence[int], text: Messages) -> str:
     shown = " ".join(f"<@{u}>" for u in user_ids[:NAMED_LIMIT])
     more = len(user_ids) - NAMED_LIMIT
-    return shown + (f" and {more} more" if more > 0 else "")
+    return shown + (" " + text.t("and {count} more", count=more) if more > 0 else "")
 
 
-def _lines_within(lines: Sequence[str], room: int) -> str:
+def _lines_within(lines: Sequence[str], room: int, text: Messages) -> str:
     """As many whole lines as fit in `room` characters, then "and N more"."""
     shown: list[str] = []
     used = 0
@@ -136,7 +168,7 @@ def _lines_within(lines: Sequence[str], room: int) -> str:
         shown.append(line)
         used += len(line) + 1
     more = len(lines) - len(shown)
-    return "\n".join(shown) + (f"\nand {more} more" if more else "")
+    return "\n".join(shown) + ("\n" + text.t("and {count} more", count=more) if more else "")
 
 
 def _shortened(text: str, room: int) -> str:
@@ -147,27 +179,44 @@ def _shortened(text: str, room: int) -> str:
 
 
 def reveal_embed(
-    question: Question, results: Sequence[AnswerResult], note: str | None = None
+    question: Question, results: Sequence[AnswerResult], text: Messages, note: str | None = None
 ) -> discord.Embed:
     """The answer, drawn within Discord's limits: fields and footer first, then the description in the
-    room left (4,096 characters at most, 6,000 for the whole embed), references last, whole ayahs only."""
-    embed = discord.Embed(title=_title(question) + " · Answer", colour=COLOURS["revealed"])
+    room left (4,096 characters at most, 6,000 for the whole embed), references last, whole ayahs only.
+    `note` is a message id, said in `text`'s language."""
+    title = text.t("{title} · Answer", title=_title(question, text))
+    embed = discord.Embed(title=title, colour=COLOURS["revealed"])
     right = [r.user_id for r in results if r.correct]
-    summary = _names(right) if right else "Nobody this time."
-    embed.add_field(name=f"Right ({len(right)} of {len(results)})", value=summary, inline=False)
+    summary = _names(right, text) if right else text.t("Nobody this time.")
+    counted = text.t("{right} of {answers}", right=len(right), answers=len(results))
+    embed.add_field(name=text.t("Right ({count})", count=counted), value=summary, inline=False)
     best = max((r for r in results if r.correct), key=lambda r: (r.points, -r.seconds), default=None)
     if best is not None:
-        embed.add_field(name="Most points", value=f"<@{best.user_id}> +{best.points}", inline=False)
-    earned = [f"<@{r.user_id}> earned **{a.name}** ({a.description})" for r in results for a in r.earned]
+        embed.add_field(
+            name=text.t("Most points"), value=f"<@{best.user_id}> {text.ltr(f'+{best.points}')}", inline=False
+        )
+    earned = [
+        text.t(
+            "{member} earned **{name}** ({description})",
+            member=f"<@{r.user_id}>",
+            name=text.t(a.name),
+            description=text.t(a.description),
+        )
+        for r in results
+        for a in r.earned
+    ]
     if earned:
-        embed.add_field(name="Achievements", value=_lines_within(earned, FIELD_LIMIT), inline=False)
-    footer = " · ".join(p for p in (note, credits(question, revealed=True)) if p)
+        embed.add_field(
+            name=text.t("Achievements"), value=_lines_within(earned, FIELD_LIMIT, text), inline=False
+        )
+    said_note = text.t(note) if note else None
+    footer = " · ".join(p for p in (said_note, credits(question, revealed=True, text=text)) if p)
     if footer:
         embed.set_footer(text=footer)
     room = min(DESCRIPTION_LIMIT, EMBED_LIMIT - len(embed)) - 10
     counts = [sum(1 for r in results if r.choice == i) for i in range(len(LETTERS))]
-    head = f"{_question_text(question)}\n\n{_choices(question, counts, reveal=True)}"
-    answer = f"\n\n**Answer: {LETTERS[question.answer]}** · "
+    head = f"{_question_text(question, text)}\n\n{_choices(question, counts, reveal=True)}"
+    answer = "\n\n**" + text.t("Answer: {letter}", letter=LETTERS[question.answer]) + "** · "
     arabic = f"\n{question.explanation_ar}" if question.explanation_ar else ""
     left = room - len(head) - len(answer)
     if len(question.explanation) + len(arabic) > left:
@@ -177,7 +226,7 @@ def reveal_embed(
     for reference in sorted(question.references, key=lambda r: r.is_quran):  # short citations first
         if budget <= 80:
             break
-        block = "\n\n" + reference_text(reference, budget - 2)
+        block = "\n\n" + reference_text(reference, budget - 2, text)
         description += block
         budget -= len(block)
     embed.description = description
@@ -201,7 +250,9 @@ async def _actions(interaction: discord.Interaction) -> QuizActions | None:
     if isinstance(cog, QuizActions):
         return cog
     refuse(interaction, "the quiz is not running")
-    await interaction.response.send_message("The quiz is not running right now.", ephemeral=True)
+    await interaction.response.send_message(
+        replies(interaction).t("The quiz is not running right now."), ephemeral=True
+    )
     return None
 
 
@@ -257,29 +308,35 @@ def answer_view(quiz_id: int, question: Question | None = None, revealed: bool =
 
 
 # -- stats --------------------------------------------------------------------------------------
-def stats_embed(name: str, score: QuizScore, rank: int | None, members: int) -> discord.Embed:
-    embed = discord.Embed(title=f"Quiz · {name}", colour=discord.Colour.blurple())
+def stats_embed(name: str, score: QuizScore, rank: int | None, members: int, text: Messages) -> discord.Embed:
+    embed = discord.Embed(title=text.t("Quiz · {name}", name=name), colour=discord.Colour.blurple())
     if not score.answered:
-        embed.description = "No answers yet: `/quiz start` asks a question."
+        embed.description = text.t("No answers yet: `/quiz start` asks a question.")
         return embed
-    place = f"#{rank} of {members}" if rank is not None else "—"
-    embed.add_field(name="Points", value=f"{score.points:,}")
-    embed.add_field(name="Rank", value=place)
-    embed.add_field(name="Accuracy", value=f"{accuracy(score):.0%} ({score.correct}/{score.answered})")
-    embed.add_field(name="Streak", value=f"{score.streak} now · best {score.best_streak}")
+    place = text.t("#{rank} of {members}", rank=rank, members=members) if rank is not None else "—"
+    embed.add_field(name=text.t("Points"), value=text.ltr(f"{score.points:,}"))
+    embed.add_field(name=text.t("Rank"), value=place)
+    embed.add_field(
+        name=text.t("Accuracy"), value=text.ltr(f"{accuracy(score):.0%} ({score.correct}/{score.answered})")
+    )
+    embed.add_field(
+        name=text.t("Streak"),
+        value=text.t("{streak} now · best {best}", streak=score.streak, best=score.best_streak),
+    )
     if score.last_activity:
-        embed.add_field(name="Last answer", value=f"<t:{int(score.last_activity)}:R>")
+        embed.add_field(name=text.t("Last answer"), value=f"<t:{int(score.last_activity)}:R>")
     if score.categories:
         lines = [
-            f"{category.capitalize()}: {correct}/{answered}"
+            f"{shown_name(category, text)}: {text.ltr(f'{correct}/{answered}')}"
             for category, (correct, answered) in sorted(score.categories.items())
         ]
-        embed.add_field(name="By category", value="\n".join(lines), inline=False)
+        embed.add_field(name=text.t("By category"), value="\n".join(lines), inline=False)
     earned = [BY_ID[a] for a in score.achievements if a in BY_ID]
     if earned:
-        embed.add_field(name="Achievements", value=_achievement_lines(earned), inline=False)
+        embed.add_field(name=text.t("Achievements"), value=_achievement_lines(earned, text), inline=False)
     return embed
 
 
-def _achievement_lines(earned: Sequence[Achievement]) -> str:
-    return _lines_within([f"🏅 **{a.name}** — {a.description}" for a in earned], FIELD_LIMIT)
+def _achievement_lines(earned: Sequence[Achievement], text: Messages) -> str:
+    lines = [f"🏅 **{text.t(a.name)}** — {text.t(a.description)}" for a in earned]
+    return _lines_within(lines, FIELD_LIMIT, text)

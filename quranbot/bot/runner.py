@@ -28,6 +28,11 @@ from quranbot.control.log_ring import LogRing
 from quranbot.control.methods import BotControl
 from quranbot.control.server import ControlServer
 from quranbot.log_setup import RedactingFilter
+from quranbot.metrics.address import ListenAddress
+from quranbot.metrics.collector import BotSources
+from quranbot.metrics.registry import BotMetrics
+from quranbot.metrics.server import MetricsServer
+from quranbot.metrics.voice import VoiceStatsBook
 from quranbot.paths import Paths
 from quranbot.quiz.bank import BankLoader
 from quranbot.service_notify import ServiceNotifier
@@ -95,7 +100,17 @@ async def run_bot(
     backups.start()
     library = Library(paths.audio_dir)
     quiz_bank = BankLoader(paths.quiz_banks_dir)
-    bot = QuranBot(settings, store, library, scheduler, quiz_bank, audit=audit, connector=connector)
+    voice_stats = None if settings.metrics_listen is None else VoiceStatsBook()
+    bot = QuranBot(
+        settings,
+        store,
+        library,
+        scheduler,
+        quiz_bank,
+        audit=audit,
+        voice_stats=voice_stats,
+        connector=connector,
+    )
     flusher.before_statistics = bot.accrue_listening
     alerts.start(bot, connector)
     ring = LogRing()
@@ -103,12 +118,18 @@ async def run_bot(
     logging.getLogger().addHandler(ring)
     control = BotControl(bot, bot.guild_players, library, ring, backups, quiz=bot.quiz, alerts=alerts)
     server = await _open_control_socket(paths, control)
+    metrics = None
+    if settings.metrics_listen is not None and voice_stats is not None:
+        sources = BotSources(bot, voice_stats, alerts, backups, flusher, server)
+        metrics = await _serve_metrics(settings.metrics_listen, BotMetrics(sources), audit)
     notifier = ServiceNotifier.from_environment()
     reporting = asyncio.create_task(report_to_systemd(notifier, bot), name="systemd notifications")
     try:
         await _run_client(bot, settings, stop, notifier, alerts)
     finally:
         await alerts.stop()
+        if metrics is not None:
+            await metrics.close()
         reporting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporting
@@ -143,6 +164,18 @@ async def _open_control_socket(paths: Paths, control: BotControl) -> ControlServ
         )
         return None
     control.attach(server)
+    return server
+
+
+async def _serve_metrics(
+    address: ListenAddress, metrics: BotMetrics, audit: AuditLog
+) -> MetricsServer | None:
+    """/metrics for the operator; like the control socket, not fatal when it cannot listen (logged)."""
+    server = MetricsServer(metrics.registry, address, on_close=metrics.detach)
+    metrics.attach(audit)
+    if not await server.start():
+        metrics.detach()
+        return None
     return server
 
 

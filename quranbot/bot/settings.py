@@ -12,6 +12,7 @@ from datetime import timedelta
 from quranbot.alerts.settings import AlertSettings
 from quranbot.audit.writer import DEFAULT_KEEP, DEFAULT_MAX_BYTES
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_GRACE_MINUTES, DEFAULT_QUIZ_DEADLINE
+from quranbot.metrics.address import ListenAddress
 from quranbot.secret import Secret
 from quranbot.store.records import GuildSettings
 
@@ -54,3 +55,5 @@ class BotSettings:
     audit_keep: int = DEFAULT_KEEP
     #: Where alerts go (a webhook, or a channel), whom errors ping, which alerts, the heartbeat.
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    #: Where `/metrics` is served (config.toml's metrics.listen, or --metrics); None: no metrics.
+    metrics_listen: ListenAddress | None = None

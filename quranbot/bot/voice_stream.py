@@ -21,6 +21,7 @@ import logging
 import discord
 
 from quranbot.audio.player import SILENCE_FRAME, Player, PlayerState
+from quranbot.metrics.voice import FrameClock
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,13 @@ class VoiceStream:
     detached, disconnected or reconnecting (the player's position does not move meanwhile), paused, or
     idle (the player had nothing to play: it is asked again every IDLE_PROBE_TICKS, or at `wake()`)."""
 
-    def __init__(self, player: Player, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, player: Player, loop: asyncio.AbstractEventLoop, clock: FrameClock | None = None
+    ) -> None:
         self.player = player
         self._loop = loop
+        #: With metrics on, stamps each frame sent (quranbot/metrics/voice.py: frames and lateness).
+        self.clock = clock
         self._voice: discord.VoiceClient | None = None
         #: The voice websocket last told "speaking" (None: none, or told it stopped).
         self._speaking_on: object | None = None
@@ -85,10 +90,14 @@ class VoiceStream:
         if frame == SILENCE_FRAME and self._speaking_on is None:
             return  # not playing yet (a reader still opening): nothing to say until audio comes
         ws = voice.ws
-        if ws is not self._speaking_on:
+        if ws is not self._speaking_on:  # (again) after a pause, idle time or a reconnect
             self._speaking_on = ws
             self._speak(ws, discord.SpeakingState.voice)
+            if self.clock is not None:
+                self.clock.rebase()  # the time without audio is not a late frame
         voice.send_audio_packet(frame, encode=False)
+        if self.clock is not None:
+            self.clock.tick()
 
     def _stop_speaking(self, voice: discord.VoiceClient) -> None:
         for _ in range(SILENCE_TAIL):

@@ -23,6 +23,8 @@ from quranbot.config.rules import (
     boolean,
     daily_verse_grace,
     discord_id,
+    language,
+    listen_address,
     optional,
     quiz_deadline,
     quiz_interval,
@@ -67,6 +69,7 @@ SETTINGS = (
     Setting("daily_verse.grace_minutes", "daily_verse_grace_minutes", daily_verse_grace),
     Setting("audit.max_file_kib", "audit_max_kib", audit_max_kib),
     Setting("audit.keep_files", "audit_keep", audit_keep),
+    Setting("metrics.listen", "metrics_listen", optional(listen_address), "not set: no metrics"),
 )
 GUILD_SETTINGS = (
     Setting("id", "id", discord_id),
@@ -80,6 +83,7 @@ GUILD_SETTINGS = (
     Setting("listener_role", "listener_role", optional(discord_id), "not set: no listener role"),
     Setting("daily_verse_channel", "daily_verse_channel", optional(discord_id), "not set: no daily verse"),
     Setting("daily_verse_time", "daily_verse_time", optional(time_of_day), "not set: 07:00"),
+    Setting("language", "language", optional(language), "not set: the server's preferred locale, else en"),
 )
 REQUIRED_GUILD_KEYS = ("id", "voice_channel")
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -128,6 +128,31 @@ def ayah_references(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(refs))
 
 
+def language(value: object) -> str:
+    """A language members are answered in: `en` or `ar` (quranbot/i18n/)."""
+    from quranbot.i18n.catalog import Language, language_named
+
+    chosen = language_named(value) if isinstance(value, str) else None
+    if chosen is None:
+        raise BadValue(
+            f"{shown(value)} is not a language (one of {', '.join(lang.value for lang in Language)})"
+        )
+    return chosen.value
+
+
+def listen_address(value: object) -> str:
+    """Where `/metrics` listens: `HOST:PORT` with an IP address (a bare port: loopback), normalised."""
+    from quranbot.metrics.address import BadAddress, parse_listen
+
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str):
+        raise BadValue(f'{shown(value)} is not an address and port (such as "127.0.0.1:9464")')
+    try:
+        return str(parse_listen(text))
+    except BadAddress as exc:
+        raise BadValue(f"{shown(value)} {exc.reason}") from None
+
+
 def alert_level(value: object) -> str:
     """An alert level's name: the least serious alerts sent."""
     from quranbot.alerts.alert import Level

@@ -37,6 +37,9 @@ class GuildConfig:
     #: The daily verse: its text channel (None: none) and time of day, "HH:MM" on the guild's clock.
     daily_verse_channel: int | None = None
     daily_verse_time: str | None = None
+    #: What members read in this server: "en" or "ar" (a server's `/setup language` wins); None: the
+    #: server's preferred locale, else English.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class Config:
     #: The audit trail: `audit.jsonl` rotates at this many KiB; this many rotated files are kept.
     audit_max_kib: int = DEFAULT_AUDIT_MAX_KIB
     audit_keep: int = DEFAULT_AUDIT_KEEP
+    #: Where `/metrics` listens, `HOST:PORT` as checked by the rule (an IP address); None: no metrics.
+    metrics_listen: str | None = None
 
     @property
     def voice_channels(self) -> tuple[int, ...]:

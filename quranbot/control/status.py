@@ -63,7 +63,7 @@ def guild_status(guild_player: GuildPlayer) -> dict[str, Any]:
             "latency_ms": None if latency == float("inf") else round(latency * 1000, 1),
             "recoveries": guild_player.recoveries,
         },
-        "last_action": None if action is None else {"what": action.what, "who": action.who},
+        "last_action": None if action is None else {"what": str(action.what), "who": action.who},
         "sent_at": round(time.time(), 3),
     }
 

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from quranbot.i18n.catalog import N_
 from quranbot.store.records import ListeningStats
 
 HOUR = 3600
@@ -46,16 +47,21 @@ def _full_week(stats: ListeningStats, today: datetime.date) -> bool:
 
 
 ACHIEVEMENTS: tuple[Achievement, ...] = (
-    Achievement("listened-1h", "First hour", "an hour of listening", lambda s, _: s.seconds >= HOUR),
-    Achievement("listened-10h", "Ten hours", "10 hours of listening", lambda s, _: s.seconds >= 10 * HOUR),
+    Achievement("listened-1h", N_("First hour"), N_("an hour of listening"), lambda s, _: s.seconds >= HOUR),
     Achievement(
-        "listened-100h", "A hundred hours", "100 hours of listening", lambda s, _: s.seconds >= 100 * HOUR
+        "listened-10h", N_("Ten hours"), N_("10 hours of listening"), lambda s, _: s.seconds >= 10 * HOUR
     ),
-    Achievement("full-week", "A full week", f"listened on {WEEK} days in a row", _full_week),
     Achievement(
-        "first-surah", "A whole surah", "heard a surah in full", lambda s, _: s.surahs_completed >= 1
+        "listened-100h",
+        N_("A hundred hours"),
+        N_("100 hours of listening"),
+        lambda s, _: s.seconds >= 100 * HOUR,
     ),
-    Achievement("first-khatm", "Khatm", "heard all 114 surahs in full", lambda s, _: s.khatms >= 1),
+    Achievement("full-week", N_("A full week"), f"listened on {WEEK} days in a row", _full_week),
+    Achievement(
+        "first-surah", N_("A whole surah"), N_("heard a surah in full"), lambda s, _: s.surahs_completed >= 1
+    ),
+    Achievement("first-khatm", N_("Khatm"), N_("heard all 114 surahs in full"), lambda s, _: s.khatms >= 1),
 )
 BY_ID = {a.id: a for a in ACHIEVEMENTS}
 

@@ -96,12 +96,17 @@ def guild_figures(all_stats: Sequence[ListeningStats], today: datetime.date, top
     }
 
 
+def duration_parts(seconds: float) -> tuple[int, int]:
+    """Whole hours and the whole minutes past them, counted down (the Discord side words them per
+    language, quranbot/bot/listening_view.py)."""
+    return divmod(max(0, int(seconds)) // 60, 60)
+
+
 def format_duration(seconds: float) -> str:
     """Listening time for people: "0 min" and "45 min" under an hour, "3 h 05 min" under 100 hours, then
     "123 h". Whole minutes and hours are counted down (never more than was heard), so "1 h 00 min"
     appears only once a full hour is in."""
-    minutes = max(0, int(seconds)) // 60
-    hours, minutes = divmod(minutes, 60)
+    hours, minutes = duration_parts(seconds)
     if not hours:
         return f"{minutes} min"
     if hours < 100:

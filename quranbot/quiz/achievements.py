@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from quranbot.i18n.catalog import N_
 from quranbot.store.records import QuizScore
 
 #: Correct answers in a category, at this accuracy or better, to have "mastered" it.
@@ -28,16 +29,21 @@ def _mastered(score: QuizScore) -> bool:
 
 
 ACHIEVEMENTS: tuple[Achievement, ...] = (
-    Achievement("first-correct", "First step", "a first correct answer", lambda s: s.correct >= 1),
-    Achievement("streak-10", "Ten in a row", "10 correct answers in a row", lambda s: s.best_streak >= 10),
+    Achievement("first-correct", N_("First step"), N_("a first correct answer"), lambda s: s.correct >= 1),
     Achievement(
-        "streak-25", "Twenty-five in a row", "25 correct answers in a row", lambda s: s.best_streak >= 25
+        "streak-10", N_("Ten in a row"), N_("10 correct answers in a row"), lambda s: s.best_streak >= 10
     ),
-    Achievement("answers-100", "Devoted", "100 questions answered", lambda s: s.answered >= 100),
-    Achievement("points-1000", "A thousand points", "1,000 points", lambda s: s.points >= 1000),
+    Achievement(
+        "streak-25",
+        N_("Twenty-five in a row"),
+        N_("25 correct answers in a row"),
+        lambda s: s.best_streak >= 25,
+    ),
+    Achievement("answers-100", N_("Devoted"), N_("100 questions answered"), lambda s: s.answered >= 100),
+    Achievement("points-1000", N_("A thousand points"), N_("1,000 points"), lambda s: s.points >= 1000),
     Achievement(
         "category-mastered",
-        "Mastery",
+        N_("Mastery"),
         f"{MASTERY_CORRECT} correct in one category at {MASTERY_ACCURACY:.0%} accuracy or better",
         _mastered,
     ),

@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass
 from importlib.resources import files
 
+from quranbot.i18n.catalog import N_
 from quranbot.quran.metadata import AyahRef, load_metadata
 
 __all__ = [
@@ -28,9 +29,9 @@ _DATA_PACKAGE = "quranbot.data"
 ARABIC_FILE = "quran-uthmani.txt"
 TRANSLATION_FILE = "en.pickthall.txt"
 #: Shown wherever the Arabic text is shown (Tanzil's terms of use).
-ARABIC_CREDIT = "Quran text: Tanzil Project, tanzil.net"
+ARABIC_CREDIT = N_("Quran text: Tanzil Project, tanzil.net")
 #: Shown wherever the translation is shown.
-TRANSLATION_CREDIT = "Translation: Pickthall, via Tanzil"
+TRANSLATION_CREDIT = N_("Translation: Pickthall, via Tanzil")
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from quranbot.sandbox.command_locales import bad_localizations
 from quranbot.sandbox.interactions import InteractionRecord, ResponseType
 from quranbot.sandbox.limits import InvalidFormBody
 from quranbot.sandbox.model import JSON, Application, Message, Permission
@@ -229,6 +230,10 @@ class RestApi:
         submitted = await request.json()
         if not isinstance(submitted, list):
             return error(400, 50035, "Invalid Form Body: expected a list of commands")
+        unknown = bad_localizations(submitted)
+        if unknown:  # Discord refuses the whole overwrite, and keeps the commands it had
+            return error(400, 50035, f"Invalid Form Body: not a locale: {', '.join(unknown)}")
+        self.world.command_syncs.append(submitted)
         previous = {(c["name"], c.get("type", 1)): c for c in commands}
         registered = []
         for command in submitted:

@@ -63,6 +63,8 @@ class World:
         self.interactions: dict[int, InteractionRecord] = {}
         #: Incoming webhooks by id, deleted ones included (marked).
         self.webhooks: dict[int, Webhook] = {}
+        #: Every bulk overwrite of commands Discord accepted, as sent (a test reads the localisations).
+        self.command_syncs: list[list[JSON]] = []
 
     # -- building -------------------------------------------------------------------------------------
     def add_application(self, name: str = "QuranBot", token: str | None = None) -> Application:

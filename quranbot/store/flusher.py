@@ -34,6 +34,8 @@ class PeriodicFlusher:
         #: Called just before statistics are written (the bot accrues everyone's listening up to now
         #: there, so a SIGKILL loses at most one statistics interval of it).
         self.before_statistics: Callable[[], None] = lambda: None
+        #: Called after each write that succeeded: statistics included or not, and the seconds it took.
+        self.after_flush: Callable[[bool, float], None] = lambda statistics, seconds: None
         self._statistics_due = time.monotonic() + statistics_interval
 
     def flush_once(self) -> bool:
@@ -45,6 +47,7 @@ class PeriodicFlusher:
                 log.exception("Accruing listening before the statistics flush failed")
         if not self.store.dirty:
             return True
+        started = time.perf_counter()
         try:
             self.store.flush(statistics=statistics)
         except OSError as exc:
@@ -55,6 +58,7 @@ class PeriodicFlusher:
                 self.store.state_dir, exc.strerror or exc, self.interval,
             )  # fmt: skip
             return False
+        self.after_flush(statistics, time.perf_counter() - started)
         if statistics:
             self._statistics_due = self._next_statistics(time.monotonic())
         return True

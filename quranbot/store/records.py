@@ -56,6 +56,9 @@ class GuildSettings(Record):
     daily_verse_time: str | None = None
     #: Where the bot posts alerts itself (/setup log_channel), unless a webhook URL is saved.
     log_channel_id: int | None = None
+    #: The language of the panel, quiz, daily verse and replies ("en", "ar"; /setup language);
+    #: None: the server's preferred locale, else English (quranbot/bot/localizer.py).
+    language: str | None = None
 
 
 @dataclass

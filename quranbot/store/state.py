@@ -262,6 +262,20 @@ class StateStore:
         users = users | {user_id} if opted_out else users - {user_id}
         self._table(SETTINGS, "listening_opt_out").upsert(Document({"users": sorted(users)}, doc_id=guild_id))
 
+    def member_language(self, user_id: int) -> str | None:
+        """The language a member chose with `/language` ("en", "ar"), in every server; None: not chosen."""
+        document = self._table(SETTINGS, "member_language").get(doc_id=user_id)
+        return str(document["language"]) if document and document.get("language") else None
+
+    def set_member_language(self, user_id: int, language: str | None) -> None:
+        """Save a member's choice; None forgets it (the server's language applies again)."""
+        table = self._table(SETTINGS, "member_language")
+        if language is None:
+            if table.contains(doc_id=user_id):
+                table.remove(doc_ids=[user_id])
+            return
+        table.upsert(Document({"language": language}, doc_id=user_id))
+
     def listener_role_holders(self, guild_id: int) -> tuple[int | None, set[int]]:
         """The listener role the bot last managed here, and whom it gave it to (to take it back)."""
         document = self._table(SETTINGS, "listener_role").get(doc_id=guild_id)
@@ -347,6 +361,7 @@ class StateStore:
             daily_verse_channel_id=saved.daily_verse_channel_id or default.daily_verse_channel_id,
             daily_verse_time=saved.daily_verse_time or default.daily_verse_time,
             log_channel_id=saved.log_channel_id,
+            language=saved.language or default.language,
         )
 
     def saved_settings(self, guild_id: int) -> GuildSettings:

@@ -20,6 +20,7 @@ from quranbot.bot.leaderboard_view import (
     leaderboard_embed,
     leaderboard_view,
 )
+from quranbot.bot.localizer import replies
 from quranbot.ranking import Period
 
 #: Per member: this many leaderboards per this many seconds.
@@ -49,16 +50,25 @@ class LeaderboardCog(commands.Cog, name=LEADERBOARD_COG):
     ) -> None:
         guild_id = interaction.guild_id
         chosen = self.boards.get(board)
+        text = replies(interaction)
         if guild_id is None or chosen is None:
-            await interaction.response.send_message("There is no such leaderboard here.", ephemeral=True)
+            await interaction.response.send_message(
+                text.t("There is no such leaderboard here."), ephemeral=True
+            )
             return
         ranked = chosen.ranking(guild_id, period)
         pages = ranking.page_count(ranked)
         page = min(max(0, page), pages - 1)
         embed = leaderboard_embed(
-            chosen, period, ranking.page(ranked, page), page, pages, ranking.find(ranked, interaction.user.id)
+            chosen,
+            period,
+            ranking.page(ranked, page),
+            page,
+            pages,
+            ranking.find(ranked, interaction.user.id),
+            text,
         )
-        view = leaderboard_view(board, period, page, pages)
+        view = leaderboard_view(board, period, page, pages, text)
         if edit:
             await interaction.response.edit_message(embed=embed, view=view)
         else:

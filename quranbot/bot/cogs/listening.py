@@ -26,6 +26,7 @@ from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.listener_role import ListenerRoles
 from quranbot.bot.listening_tracker import Earned, ListeningTracker
 from quranbot.bot.listening_view import achievement_notice, stats_embed
+from quranbot.bot.localizer import localizer_of, replies
 from quranbot.listening import leaderboard
 from quranbot.listening.achievements import Achievement
 from quranbot.listening.figures import member_figures
@@ -180,8 +181,9 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
         if not isinstance(channel, discord.TextChannel):
             return
         try:
+            text = localizer_of(self.bot).for_guild(channel.guild)
             await channel.send(
-                achievement_notice(user_id, earned), allowed_mentions=discord.AllowedMentions.none()
+                achievement_notice(user_id, earned, text), allowed_mentions=discord.AllowedMentions.none()
             )
         except discord.HTTPException as exc:
             log.warning("Could not announce an achievement in #%s: %s", channel.name, exc)
@@ -203,23 +205,24 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
         guild_id = interaction.guild_id
         assert guild_id is not None
         store = self.tracker.store
+        text = replies(interaction)
         if privacy is not None:
             if member is not None and member.id != interaction.user.id:
                 refuse(interaction, "not allowed: only one's own privacy setting")
                 await interaction.response.send_message(
-                    "You can only change your own privacy setting.", ephemeral=True
+                    text.t("You can only change your own privacy setting."), ephemeral=True
                 )
                 return
             await self._privacy(interaction, guild_id, privacy == "on")
             return
         who = member or interaction.user
         if who.id in store.listening_opt_outs(guild_id):
-            text = (
-                "You turned tracking off here (`/stats privacy:on` turns it back on)."
+            message = (
+                text.t("You turned tracking off here (`/stats privacy:on` turns it back on).")
                 if who.id == interaction.user.id
-                else f"{who.display_name} does not share listening statistics."
+                else text.t("{name} does not share listening statistics.", name=who.display_name)
             )
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(message, ephemeral=True)
             return
         self.refresh_guild(guild_id)
         today = self.tracker.today()
@@ -232,22 +235,24 @@ class ListeningCog(commands.Cog, name="ListeningCog"):
             (place.rank, len(ranked)) if place else None,
             self._reciter_name,
             str(self.tracker.timezone),
+            text,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     async def _privacy(self, interaction: discord.Interaction, guild_id: int, track: bool) -> None:
         store = self.tracker.store
         user_id = interaction.user.id
+        said = replies(interaction)
         if track:
             store.set_listening_opt_out(guild_id, user_id, False)
             self.refresh_guild(guild_id)
-            text = "Tracking is on again: your listening here is counted from now."
+            text = said.t("Tracking is on again: your listening here is counted from now.")
         else:
             self.tracker.forget(guild_id, user_id)
             store.set_listening_opt_out(guild_id, user_id, True)
             store.forget_listening(user_id, guild_id)
             self.refresh_guild(guild_id)  # takes the listener role back
-            text = (
+            text = said.t(
                 "Tracking is off: what was kept about your listening here is deleted, and nothing more "
                 "is recorded (`/stats privacy:on` turns it back on)."
             )

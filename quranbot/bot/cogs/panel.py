@@ -29,7 +29,11 @@ from quranbot.bot.audit_trail import component_name, failed, refuse, report_acti
 from quranbot.bot.cogs.recitation import RecitationCog
 from quranbot.bot.command_errors import answer_command_error, tell_privately
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.localizer import Localizer, replies
 from quranbot.bot.panel_view import PanelState, PanelView, SurahPickView, panel_embed
+from quranbot.i18n.bidi import Verbatim
+from quranbot.i18n.catalog import Phrase
+from quranbot.i18n.surah_names import SurahLabel
 from quranbot.quran.lookup import search_surahs
 from quranbot.store.state import StateStore
 
@@ -149,7 +153,8 @@ class PanelUpdater:
             return None
         if state.now is not None:
             self.drawn = (state.now.surah, state.now.ayah, state.now.reciter)
-        return panel_embed(state), PanelView(self.cog, state)
+        text = self.cog.localizer.for_guild(self.cog.bot.get_guild(self.guild_id) or self.guild_id)
+        return panel_embed(state, text), PanelView(self.cog, state, text)
 
     async def _publish(self) -> bool:
         """Show the current state; True if Discord was asked to change the message."""
@@ -196,7 +201,8 @@ class PanelUpdater:
         async with self._lock:
             previous = self.cog.store.settings(self.guild_id)
             state = self.cog.state(self.guild_id) or PanelState(now=None)
-            message = await self._post(channel, panel_embed(state), PanelView(self.cog, state))
+            text = self.cog.localizer.for_guild(self.cog.bot.get_guild(self.guild_id) or self.guild_id)
+            message = await self._post(channel, panel_embed(state, text), PanelView(self.cog, state, text))
             self._not_before = time.monotonic() + self.min_interval
         if previous.panel_message_id and previous.panel_channel_id:
             old = self.cog.panel_channel(self.guild_id, previous.panel_channel_id)
@@ -209,9 +215,11 @@ class PanelUpdater:
 
 
 class PanelCog(commands.Cog):
-    def __init__(self, bot: commands.Bot, store: StateStore) -> None:
+    def __init__(self, bot: commands.Bot, store: StateStore, localizer: Localizer) -> None:
         self.bot = bot
         self.store = store
+        #: The panel is drawn in the server's language; answers to a member in theirs.
+        self.localizer = localizer
         self._updaters: dict[int, PanelUpdater] = {}
 
     async def cog_load(self) -> None:
@@ -271,13 +279,21 @@ class PanelCog(commands.Cog):
         role_id = (
             self.store.settings(interaction.guild_id).controller_role_id if interaction.guild_id else None
         )
-        message = (
-            f"Only members with the <@&{role_id}> role (or the Manage Server permission) "
-            "can steer the recitation."
-            if role_id is not None
-            else "Only members of this server can steer the recitation."
-        )
-        refuse(interaction, "not allowed: " + message.removesuffix("."))
+        text = replies(interaction)
+        if role_id is not None:
+            english = (
+                f"Only members with the <@&{role_id}> role (or the Manage Server permission) "
+                "can steer the recitation"
+            )
+            message = text.t(
+                "Only members with the {role} role (or the Manage Server permission) "
+                "can steer the recitation.",
+                role=f"<@&{role_id}>",
+            )
+        else:
+            english = "Only members of this server can steer the recitation"
+            message = text.t("Only members of this server can steer the recitation.")
+        refuse(interaction, "not allowed: " + english)
         if interaction.type is not discord.InteractionType.application_command:  # /panel: its own record
             report_action(interaction, component_name(interaction))
         await interaction.response.send_message(message, ephemeral=True)
@@ -290,7 +306,7 @@ class PanelCog(commands.Cog):
     async def steer(
         self,
         interaction: discord.Interaction,
-        what: str,
+        what: Phrase,
         command: Callable[[Player], None],
         *,
         confirm: bool = False,
@@ -301,9 +317,10 @@ class PanelCog(commands.Cog):
         action = component_name(interaction)
         if guild_player is None:
             refuse(interaction, "not reciting here yet")
-            report_action(interaction, action, what=what)
+            report_action(interaction, action, what=str(what))
             await interaction.response.send_message(
-                "QuranBot is not reciting here yet: an admin can run /setup", ephemeral=True
+                replies(interaction).t("QuranBot is not reciting here yet: an admin can run /setup"),
+                ephemeral=True,
             )
             return
         player = guild_player.player
@@ -311,12 +328,12 @@ class PanelCog(commands.Cog):
             guild_player.act(what, interaction.user.display_name, lambda: command(player))
         except PlayerError as exc:
             refuse(interaction, str(exc))
-            report_action(interaction, action, what=what)
+            report_action(interaction, action, what=str(what))
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
-        report_action(interaction, action, what=what)
+        report_action(interaction, action, what=str(what))
         if confirm:
-            await interaction.response.edit_message(content=f"{what}.")
+            await interaction.response.edit_message(content=f"{what.said_in(replies(interaction))}.")
         else:
             await interaction.response.defer()
 
@@ -326,12 +343,16 @@ class PanelCog(commands.Cog):
             refuse(interaction, "bad input: no surah matches")
             report_action(interaction, component_name(interaction), query=query.strip())
             shown = discord.utils.escape_mentions(discord.utils.escape_markdown(query.strip()))
-            await interaction.response.send_message(f"No surah matches '{shown}'.", ephemeral=True)
+            await interaction.response.send_message(
+                replies(interaction).t("No surah matches '{query}'.", query=shown), ephemeral=True
+            )
             return
         surah = matches[0]
         await self.steer(
             interaction,
-            f"Playing {surah.number}. {surah.name} ({surah.english_name}), found by '{query.strip()}'",
+            Phrase.of(
+                "Playing {surah}, found by '{query}'", surah=SurahLabel(surah.number), query=query.strip()
+            ),
             lambda p: p.play_surah(surah.number),
         )
 
@@ -352,6 +373,12 @@ class PanelCog(commands.Cog):
         runs first (registered first) and has made the guild's player by its first await."""
         if self.store.settings(guild.id).panel_channel_id is not None:
             self.updater(guild.id).request()
+
+    @commands.Cog.listener()
+    async def on_guild_settings_changed(self, guild_id: int) -> None:
+        """/setup saved: the panel is drawn again (its language may have changed)."""
+        if self.store.settings(guild_id).panel_channel_id is not None:
+            self.updater(guild_id).request()
 
     @commands.Cog.listener()
     async def on_voice_state_update(
@@ -381,9 +408,10 @@ class PanelCog(commands.Cog):
         if not await self.check(interaction):
             return
         channel = interaction.channel
+        text = replies(interaction)
         if interaction.guild_id is None or not isinstance(channel, PanelChannel):
             await interaction.response.send_message(
-                "The panel can only be posted in a text channel of this server.", ephemeral=True
+                text.t("The panel can only be posted in a text channel of this server."), ephemeral=True
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -393,17 +421,23 @@ class PanelCog(commands.Cog):
             log.warning("Could not post the control panel in #%s: %s", channel.name, exc)
             failed(interaction, f"Discord refused the post: {exc}")
             await interaction.followup.send(
-                f"I could not post in {channel.mention}: check my permissions there.", ephemeral=True
+                text.t("I could not post in {channel}: check my permissions there.", channel=channel.mention),
+                ephemeral=True,
             )
             return
-        await interaction.followup.send(f"Control panel posted: {message.jump_url}", ephemeral=True)
+        await interaction.followup.send(
+            text.t("Control panel posted: {url}", url=Verbatim(message.jump_url)), ephemeral=True
+        )
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         if isinstance(error, app_commands.CommandOnCooldown):
             await tell_privately(
-                interaction, f"The panel was just posted: try again in {error.retry_after:.0f} s."
+                interaction,
+                replies(interaction).t(
+                    "The panel was just posted: try again in {seconds} s.", seconds=f"{error.retry_after:.0f}"
+                ),
             )
         else:
             await answer_command_error(interaction, error)

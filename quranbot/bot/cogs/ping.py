@@ -8,6 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from quranbot.bot.localizer import replies
+
 
 class PingCog(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
@@ -16,5 +18,11 @@ class PingCog(commands.Cog):
     @app_commands.command(name="ping", description="Check that QuranBot is online and how fast it answers.")
     async def ping(self, interaction: discord.Interaction) -> None:
         latency = self.bot.latency
-        shown = "unknown" if math.isinf(latency) or math.isnan(latency) else f"{latency * 1000:.0f} ms"
-        await interaction.response.send_message(f"Pong! Gateway latency: {shown}.", ephemeral=True)
+        text = replies(interaction)
+        if math.isinf(latency) or math.isnan(latency):
+            shown = text.t("unknown")
+        else:
+            shown = text.t("{milliseconds} ms", milliseconds=f"{latency * 1000:.0f}")
+        await interaction.response.send_message(
+            text.t("Pong! Gateway latency: {latency}.", latency=shown), ephemeral=True
+        )

@@ -1,5 +1,8 @@
 """The bot's presence: "Listening to Surah Al-Kahf · <reciter>", kept to Discord's update limits.
 
+The presence is one line for every server the bot is in, so it cannot follow a server's language: it is
+said in English, through the catalog like every other message members read.
+
 One update task at a time, owned here: the cog cancels and awaits it when it is unloaded (discord.py
 unloads every cog at the start of `Bot.close()`), so no update is left writing to a gateway that is
 closing, and none ends with an exception nobody retrieves.
@@ -17,7 +20,8 @@ from discord.ext import commands
 
 from quranbot.audio.player import PlayerEvent
 from quranbot.bot.guild_player import GuildPlayer
-from quranbot.quran.metadata import load_metadata
+from quranbot.i18n.catalog import Messages
+from quranbot.i18n.surah_names import surah_name
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +30,9 @@ MIN_INTERVAL = 15.0
 
 
 class PresenceCog(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: commands.Bot, text: Messages) -> None:
         self.bot = bot
+        self.text = text
         self._shown: str | None = None
         self._wanted: str | None = None
         self._last = 0.0
@@ -41,12 +46,11 @@ class PresenceCog(commands.Cog):
             task.cancel()
             await asyncio.wait({task})  # unlike `await task`, never swallows our own cancellation
 
-    @staticmethod
-    def text_for(guild_player: GuildPlayer) -> str:
+    def text_for(self, guild_player: GuildPlayer) -> str:
         now = guild_player.now_playing()
-        surah = load_metadata().surah(now.surah)
+        line = self.text.t("Surah {name}", name=surah_name(now.surah, self.text.language))
         reciter = f" · {now.reciter_name}" if now.reciter_name else ""
-        return f"Surah {surah.name}{reciter}"[:128]
+        return f"{line}{reciter}"[:128]
 
     @commands.Cog.listener()
     async def on_quran_event(self, guild_player: GuildPlayer, event: PlayerEvent) -> None:

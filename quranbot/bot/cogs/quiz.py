@@ -18,14 +18,18 @@ from discord.ext import commands
 from quranbot import ranking
 from quranbot.bot.audit_trail import failed, refuse
 from quranbot.bot.command_errors import answer_command_error
+from quranbot.bot.localizer import replies
 from quranbot.bot.quiz_host import ChannelBusy, QuizHost
 from quranbot.bot.quiz_schedule import QuizSchedule
 from quranbot.bot.quiz_view import (
     QUIZ_COG,
     AnswerButton,
+    shown_name,
     stats_embed,
 )
 from quranbot.config.rules import QUIZ_DEADLINE_RANGE
+from quranbot.i18n.bidi import Verbatim
+from quranbot.i18n.catalog import N_, Messages
 from quranbot.quiz.picker import NoQuestions
 from quranbot.store.records import QuizScore
 
@@ -33,14 +37,14 @@ log = logging.getLogger(__name__)
 
 #: Per member: this many /quiz commands per this many seconds (answers have their own limit).
 COOLDOWN_RATE, COOLDOWN_SECONDS = 10, 60.0
-INTERVALS = [
-    app_commands.Choice(name=name, value=minutes)
-    for name, minutes in (
-        ("every 15 minutes", 15), ("every 30 minutes", 30), ("every hour", 60), ("every 2 hours", 120),
-        ("every 3 hours", 180), ("every 4 hours", 240), ("every 6 hours", 360), ("every 12 hours", 720),
-        ("once a day (midnight)", 1440),
-    )
-]  # fmt: skip
+#: The schedule's choices: their English names are what Discord shows (choices are synced in English);
+#: the reply says them in the member's language.
+INTERVAL_NAMES = {
+    15: N_("every 15 minutes"), 30: N_("every 30 minutes"), 60: N_("every hour"), 120: N_("every 2 hours"),
+    180: N_("every 3 hours"), 240: N_("every 4 hours"), 360: N_("every 6 hours"), 720: N_("every 12 hours"),
+    1440: N_("once a day (midnight)"),
+}  # fmt: skip
+INTERVALS = [app_commands.Choice(name=name, value=minutes) for minutes, name in INTERVAL_NAMES.items()]
 
 
 def _member_key(interaction: discord.Interaction) -> tuple[int | None, int]:
@@ -89,22 +93,20 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         difficulty: Literal["beginner", "intermediate", "advanced"] | None = None,
     ) -> None:
         channel, guild_id = interaction.channel, interaction.guild_id
+        text = replies(interaction)
         if guild_id is None or not isinstance(channel, discord.abc.Messageable) or channel.id is None:
             refuse(interaction, "not in a server's text channel")
             await interaction.response.send_message(
-                "Quizzes run in a server's text channels.", ephemeral=True
+                text.t("Quizzes run in a server's text channels."), ephemeral=True
             )
             return
         try:
             question = self.host.choose(guild_id, category, difficulty)
         except NoQuestions as exc:
-            hint = (
-                " An admin can import a bank: `quranbot quiz import FILE`."
-                if category not in (None, "quran")
-                else ""
-            )
             refuse(interaction, f"bad input: {exc}")
-            await interaction.response.send_message(f"{exc}.{hint}", ephemeral=True)
+            await interaction.response.send_message(
+                self._no_questions(text, category, difficulty), ephemeral=True
+            )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -112,17 +114,44 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         except ChannelBusy as busy:
             refuse(interaction, "a question is already open here")
             link = self._link(guild_id, busy.session.record.channel_id, busy.session.record.message_id)
-            await interaction.followup.send(f"A question is already open here: {link}", ephemeral=True)
+            await interaction.followup.send(
+                text.t("A question is already open here: {link}", link=Verbatim(link)), ephemeral=True
+            )
             return
         except discord.HTTPException as exc:
             log.warning("Could not post a quiz in channel %s: %s", channel.id, exc)
             failed(interaction, f"Discord refused the post: {exc}")
             await interaction.followup.send(
-                "I could not post in this channel: check my permissions here.", ephemeral=True
+                text.t("I could not post in this channel: check my permissions here."), ephemeral=True
             )
             return
         closes = int(session.record.deadline)
-        await interaction.followup.send(f"Question posted; it closes <t:{closes}:R>.", ephemeral=True)
+        await interaction.followup.send(
+            text.t("Question posted; it closes {relative}.", relative=f"<t:{closes}:R>"), ephemeral=True
+        )
+
+    @staticmethod
+    def _no_questions(text: Messages, category: str | None, difficulty: str | None) -> str:
+        """Why nothing can be asked, and for a category only an imported bank has, how to get one."""
+        if category and difficulty:
+            message = text.t(
+                "No questions match the {category} category at {difficulty} level.",
+                category=shown_name(category, text),
+                difficulty=shown_name(difficulty, text),
+            )
+        elif category:
+            message = text.t(
+                "No questions match the {category} category.", category=shown_name(category, text)
+            )
+        elif difficulty:
+            message = text.t(
+                "No questions match at {difficulty} level.", difficulty=shown_name(difficulty, text)
+            )
+        else:
+            message = text.t("No questions match.")
+        if category not in (None, "quran"):
+            message += " " + text.t("An admin can import a bank: `quranbot quiz import FILE`.")
+        return message
 
     @quiz.command(name="stats", description="Quiz points, rank, accuracy, streaks and achievements.")
     @app_commands.describe(member="Whose (default: yours)")
@@ -135,7 +164,9 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         score = scores.get(who.id) or QuizScore(guild_id, who.id)
         ranked = self.host.ranking(guild_id, "all")
         place = ranking.find(ranked, who.id)
-        embed = stats_embed(who.display_name, score, place.rank if place else None, len(ranked))
+        embed = stats_embed(
+            who.display_name, score, place.rank if place else None, len(ranked), replies(interaction)
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @quiz.command(name="schedule", description="Post a question here on a schedule (Manage Server).")
@@ -149,11 +180,15 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         guild_id = interaction.guild_id
         assert guild_id is not None
         following = self.schedule.set(guild_id, channel.id, every.value * 60)
-        when = f" The first at <t:{int(following.timestamp())}:t>." if following else ""
-        await interaction.response.send_message(
-            f"A question will be posted in {channel.mention} {every.name} (this server's time zone).{when}",
-            ephemeral=True,
+        text = replies(interaction)
+        message = text.t(
+            "A question will be posted in {channel} {every} (this server's time zone).",
+            channel=channel.mention,
+            every=text.t(INTERVAL_NAMES[every.value]),
         )
+        if following:
+            message += " " + text.t("The first at {time}.", time=f"<t:{int(following.timestamp())}:t>")
+        await interaction.response.send_message(message, ephemeral=True)
 
     @quiz.command(name="unschedule", description="Stop the scheduled questions (Manage Server).")
     async def unschedule(self, interaction: discord.Interaction) -> None:
@@ -162,7 +197,9 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         guild_id = interaction.guild_id
         assert guild_id is not None
         self.schedule.set(guild_id, None, None)
-        await interaction.response.send_message("Scheduled questions stopped.", ephemeral=True)
+        await interaction.response.send_message(
+            replies(interaction).t("Scheduled questions stopped."), ephemeral=True
+        )
 
     @quiz.command(name="deadline", description="How long a question stays open, in seconds (Manage Server).")
     async def deadline(
@@ -177,7 +214,9 @@ class QuizCog(commands.Cog, name=QUIZ_COG):
         quiz_guild = self.host.store.quiz_guild(guild_id)
         quiz_guild.deadline_seconds = seconds
         self.host.store.save_quiz_guild(quiz_guild)
-        await interaction.response.send_message(f"Questions now stay open {seconds} s.", ephemeral=True)
+        await interaction.response.send_message(
+            replies(interaction).t("Questions now stay open {seconds} s.", seconds=seconds), ephemeral=True
+        )
 
     # -- helpers and errors ------------------------------------------------------------------------
     def _link(self, guild_id: int, channel_id: int, message_id: int | None) -> str:

@@ -29,6 +29,7 @@ from quranbot.bot.ayah_view import (
 )
 from quranbot.bot.cogs.recitation import RecitationCog
 from quranbot.bot.command_errors import answer_command_error
+from quranbot.bot.localizer import replies
 from quranbot.quran.metadata import load_metadata
 from quranbot.quran.search import AyahIndex, load_index, search_ayahs
 from quranbot.quran.text import TRANSLATION_FILE, load_text
@@ -96,7 +97,7 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         except ValueError as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
-        embeds, view = ayah_message(surah, first, last, page)
+        embeds, view = ayah_message(surah, first, last, page, replies(interaction))
         if edit:
             await interaction.response.edit_message(embeds=embeds, view=view)
         else:
@@ -106,9 +107,10 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         self, interaction: discord.Interaction, query: str, surah: int | None, page: int, *, edit: bool
     ) -> None:
         query = query.strip()
+        text = replies(interaction)
         if query_length(query) > QUERY_LIMIT:  # Discord's client enforces it; a hand-made request may not
             await interaction.response.send_message(
-                f"Search for {QUERY_LIMIT} characters at most.", ephemeral=True
+                text.t("Search for {count} characters at most.", count=QUERY_LIMIT), ephemeral=True
             )
             return
         if self._index_ready is not None:
@@ -120,15 +122,15 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
             return
         if not hits:
             shown = discord.utils.escape_mentions(discord.utils.escape_markdown(query))
-            where = f" in surah {surah}" if surah else ""
-            await interaction.response.send_message(
-                f"No ayah matches '{shown}'{where}. Try other words of Pickthall's translation, or the "
-                "Arabic without diacritics.",
-                ephemeral=True,
-            )
+            if surah:
+                found = text.t("No ayah matches '{query}' in surah {surah}.", query=shown, surah=surah)
+            else:
+                found = text.t("No ayah matches '{query}'.", query=shown)
+            hint = text.t("Try other words of Pickthall's translation, or the Arabic without diacritics.")
+            await interaction.response.send_message(f"{found} {hint}", ephemeral=True)
             return
         refs = [hit.ref for hit in hits[:SEARCH_LIMIT]]
-        embeds, view = search_message(query, surah, refs, len(hits) > SEARCH_LIMIT, page)
+        embeds, view = search_message(query, surah, refs, len(hits) > SEARCH_LIMIT, page, text)
         if edit:
             await interaction.response.edit_message(embeds=embeds, view=view)
         else:
@@ -146,7 +148,7 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         if recitation is None:
             refuse(interaction, "the recitation is not running")
             await interaction.response.send_message(
-                "The recitation is not running right now.", ephemeral=True
+                replies(interaction).t("The recitation is not running right now."), ephemeral=True
             )
             return
         await recitation.recite_from(interaction, surah, ayah)
@@ -175,7 +177,7 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         except ValueError as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
-        await interaction.response.send_message(embed=surah_info_embed(surah))
+        await interaction.response.send_message(embed=surah_info_embed(surah, replies(interaction)))
 
     @app_commands.command(
         name="search", description="Find ayahs by words of the translation, or Arabic without diacritics."

@@ -17,10 +17,14 @@ from quranbot.audio.player import PlayerError, PlayerEvent
 from quranbot.bot.audit_trail import refuse
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
+from quranbot.bot.localizer import replies
 from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.clock import clock
 from quranbot.config.rules import BadValue, time_of_day
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_TIME
+from quranbot.i18n.catalog import Language, Messages, Phrase
+from quranbot.i18n.surah_names import SurahLabel
+from quranbot.metrics.voice import VoiceStatsBook
 from quranbot.quran.lookup import search_surahs
 from quranbot.quran.metadata import load_metadata
 from quranbot.store.records import GuildSettings
@@ -32,9 +36,8 @@ log = logging.getLogger(__name__)
 COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 10.0
 
 
-def surah_label(number: int) -> str:
-    surah = load_metadata().surah(number)
-    return f"{surah.number}. {surah.name} ({surah.english_name})"
+def surah_label(number: int, text: Messages) -> str:
+    return SurahLabel(number).said_in(text)
 
 
 def progress_bar(elapsed: float, total: float, width: int = 16) -> str:
@@ -57,10 +60,13 @@ class RecitationCog(commands.Cog):
         joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
         pause_when_empty: bool = False,
+        voice_stats: VoiceStatsBook | None = None,
     ) -> None:
         self.bot = bot
         self.pacer = pacer
         self.joins = joins
+        #: Each guild's frames, lateness and recoveries, for /metrics; None: metrics are off.
+        self.voice_stats = voice_stats
         self.library = library
         self.store = store
         self.channel_ids = channel_ids
@@ -104,8 +110,17 @@ class RecitationCog(commands.Cog):
             return existing
         if existing is not None:
             await existing.stop()
+        stats = None if self.voice_stats is None else self.voice_stats.for_guild(guild.id)
         guild_player = GuildPlayer(
-            self.bot, guild.id, channel_id, self.library, self.store, self.pacer, self.joins, self._on_change
+            self.bot,
+            guild.id,
+            channel_id,
+            self.library,
+            self.store,
+            self.pacer,
+            self.joins,
+            self._on_change,
+            stats=stats,
         )
         self.players[guild.id] = guild_player
         await guild_player.connect()
@@ -127,16 +142,20 @@ class RecitationCog(commands.Cog):
 
     def guild_player(self, interaction: discord.Interaction) -> GuildPlayer:
         guild_player = self.players.get(interaction.guild_id or 0)
+        text = replies(interaction)
         if guild_player is None:
-            raise PlayerError("QuranBot is not set up to recite here yet: an admin can run /setup")
+            raise PlayerError(text.t("QuranBot is not set up to recite here yet: an admin can run /setup"))
         if not self.may_steer(interaction):
             role_id = self.store.settings(guild_player.guild_id).controller_role_id
-            raise NotAllowed(f"Only members with the <@&{role_id}> role can steer the recitation")
+            raise NotAllowed(
+                text.t("Only members with the {role} role can steer the recitation", role=f"<@&{role_id}>")
+            )
         return guild_player
 
     async def steer(
-        self, interaction: discord.Interaction, what: str, command: Callable[[GuildPlayer], None]
+        self, interaction: discord.Interaction, what: Phrase, command: Callable[[GuildPlayer], None]
     ) -> None:
+        """`what` is said to the member in their language and shown on the panel in the server's."""
         try:
             guild_player = self.guild_player(interaction)
             guild_player.act(what, interaction.user.display_name, lambda: command(guild_player))
@@ -144,16 +163,25 @@ class RecitationCog(commands.Cog):
             refuse(interaction, str(exc))
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
-        await interaction.response.send_message(self.now_line(guild_player, what), ephemeral=True)
+        line = self.now_line(guild_player, replies(interaction), what)
+        await interaction.response.send_message(line, ephemeral=True)
 
-    def now_line(self, guild_player: GuildPlayer, what: str = "") -> str:
+    def now_line(self, guild_player: GuildPlayer, text: Messages, what: Phrase | None = None) -> str:
         now = guild_player.now_playing()
-        reciter = now.reciter_name or now.reciter or "no reciter"
-        ayah = f", ayah {now.ayah}" if now.ayah else ""
-        state = {"paused": "Paused", "playing": "Now reciting", "idle": "Ready"}[now.state.value]
-        head = f"{what}. " if what else ""
-        where = f"{clock(now.elapsed_seconds)}/{clock(now.total_seconds)}"
-        return f"{head}{state}: {surah_label(now.surah)}{ayah} — {reciter} [{where}]"
+        reciter = now.reciter_name or now.reciter or text.t("no reciter")
+        where = text.ltr(f"{clock(now.elapsed_seconds)}/{clock(now.total_seconds)}")
+        surah: object = SurahLabel(now.surah)
+        if now.ayah:
+            surah = text.t("{surah}, ayah {ayah}", surah=surah, ayah=now.ayah)
+        if now.state.value == "paused":
+            line = text.t("Paused: {surah} — {reciter} [{where}]", surah=surah, reciter=reciter, where=where)
+        elif now.state.value == "playing":
+            line = text.t(
+                "Now reciting: {surah} — {reciter} [{where}]", surah=surah, reciter=reciter, where=where
+            )
+        else:
+            line = text.t("Ready: {surah} — {reciter} [{where}]", surah=surah, reciter=reciter, where=where)
+        return f"{what.said_in(text)}. {line}" if what else line
 
     # -- autocomplete -----------------------------------------------------------------------------------
     async def surah_choices(
@@ -184,11 +212,14 @@ class RecitationCog(commands.Cog):
         if not 1 <= surah <= 114:
             refuse(interaction, f"bad input: no surah {surah}")
             await interaction.response.send_message(
-                f"Surah {surah} does not exist: choose 1–114.", ephemeral=True
+                replies(interaction).t("Surah {surah} does not exist: choose 1–114.", surah=surah),
+                ephemeral=True,
             )
             return
         await self.steer(
-            interaction, f"Playing {surah_label(surah)}", lambda gp: gp.player.play_surah(surah, reciter)
+            interaction,
+            Phrase.of("Playing {surah}", surah=SurahLabel(surah)),
+            lambda gp: gp.player.play_surah(surah, reciter),
         )
 
     @play.autocomplete("surah")
@@ -221,19 +252,28 @@ class RecitationCog(commands.Cog):
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         able = [r.name for r in self.library.reciters() if ayah in r.ayahs(surah)]
+        text = replies(interaction)
+        ref = text.ltr(f"{surah}:{ayah}")
 
         def jump(gp: GuildPlayer) -> None:
             try:
                 gp.player.play_ayah(surah, ayah)
             except PlayerError:
-                hint = (
-                    f" Reciters with it: {', '.join(able)}."
-                    if able
-                    else " No imported reciter has per-ayah audio for it."
-                )
-                raise PlayerError(f"This reciter has no per-ayah audio for {surah}:{ayah}.{hint}") from None
+                if able:
+                    message = text.t(
+                        "This reciter has no per-ayah audio for {ref}. Reciters with it: {reciters}.",
+                        ref=ref,
+                        reciters=", ".join(able),
+                    )
+                else:
+                    message = text.t(
+                        "This reciter has no per-ayah audio for {ref}. "
+                        "No imported reciter has per-ayah audio for it.",
+                        ref=ref,
+                    )
+                raise PlayerError(message) from None
 
-        await self.steer(interaction, f"Playing {surah}:{ayah}", jump)
+        await self.steer(interaction, Phrase.of("Playing {ref}", ref=f"{surah}:{ayah}"), jump)
 
     @verse.autocomplete("surah")
     async def _verse_surah(
@@ -244,24 +284,24 @@ class RecitationCog(commands.Cog):
     @app_commands.command(name="pause", description="Pause the recitation.")
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
     async def pause(self, interaction: discord.Interaction) -> None:
-        await self.steer(interaction, "Paused", lambda gp: gp.player.pause())
+        await self.steer(interaction, Phrase.of("Paused"), lambda gp: gp.player.pause())
 
     @app_commands.command(name="resume", description="Resume the recitation.")
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
     async def resume(self, interaction: discord.Interaction) -> None:
-        await self.steer(interaction, "Resumed", lambda gp: gp.player.resume())
+        await self.steer(interaction, Phrase.of("Resumed"), lambda gp: gp.player.resume())
 
     @app_commands.command(name="next", description="Skip to the next surah.")
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
     async def next_(self, interaction: discord.Interaction) -> None:
-        await self.steer(interaction, "Skipped to the next surah", lambda gp: gp.player.next())
+        await self.steer(interaction, Phrase.of("Skipped to the next surah"), lambda gp: gp.player.next())
 
     @app_commands.command(
         name="previous", description="Back to the previous surah (or the start of this one)."
     )
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
     async def previous(self, interaction: discord.Interaction) -> None:
-        await self.steer(interaction, "Went back", lambda gp: gp.player.previous())
+        await self.steer(interaction, Phrase.of("Went back"), lambda gp: gp.player.previous())
 
     @app_commands.command(name="loop", description="Repeat the current surah (on/off).")
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
@@ -269,7 +309,7 @@ class RecitationCog(commands.Cog):
         def toggle(gp: GuildPlayer) -> None:
             gp.player.set_loop(not gp.now_playing().loop if on is None else on)
 
-        await self.steer(interaction, "Loop changed", toggle)
+        await self.steer(interaction, Phrase.of("Loop changed"), toggle)
 
     @app_commands.command(name="shuffle", description="Play surahs in a shuffled order (on/off).")
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
@@ -277,12 +317,12 @@ class RecitationCog(commands.Cog):
         def toggle(gp: GuildPlayer) -> None:
             gp.player.set_shuffle(not gp.now_playing().shuffle if on is None else on)
 
-        await self.steer(interaction, "Shuffle changed", toggle)
+        await self.steer(interaction, Phrase.of("Shuffle changed"), toggle)
 
     @app_commands.command(name="reciter", description="Switch reciter, staying on the current surah.")
     @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=lambda i: (i.guild_id, i.user.id))
     async def reciter(self, interaction: discord.Interaction, reciter: str) -> None:
-        await self.steer(interaction, "Reciter changed", lambda gp: gp.player.set_reciter(reciter))
+        await self.steer(interaction, Phrase.of("Reciter changed"), lambda gp: gp.player.set_reciter(reciter))
 
     @reciter.autocomplete("reciter")
     async def _reciter(
@@ -293,11 +333,14 @@ class RecitationCog(commands.Cog):
     @app_commands.command(name="nowplaying", description="What is being recited, and where.")
     async def nowplaying(self, interaction: discord.Interaction) -> None:
         guild_player = self.players.get(interaction.guild_id or 0)
+        text = replies(interaction)
         if guild_player is None:
-            await interaction.response.send_message("Nothing is being recited here yet.", ephemeral=True)
+            await interaction.response.send_message(
+                text.t("Nothing is being recited here yet."), ephemeral=True
+            )
             return
         now = guild_player.now_playing()
-        line = self.now_line(guild_player)
+        line = self.now_line(guild_player, text)
         bar = progress_bar(now.elapsed_seconds, now.total_seconds)
         await interaction.response.send_message(f"{line}\n{bar}", ephemeral=True)
 
@@ -316,6 +359,10 @@ class RecitationCog(commands.Cog):
         no_daily_verse="True: stop posting the daily verse",
         log_channel="Where the bot posts alerts: errors, restarts, voice trouble (kept if not given)",
         no_log_channel="True: stop posting alerts here",
+        language="What members read here: panel, quiz, daily verse, replies (a member's /language wins)",
+    )
+    @app_commands.choices(
+        language=[app_commands.Choice(name=lang.native_name, value=lang.value) for lang in Language]
     )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -332,6 +379,7 @@ class RecitationCog(commands.Cog):
         no_daily_verse: bool = False,
         log_channel: discord.TextChannel | None = None,
         no_log_channel: bool = False,
+        language: app_commands.Choice[str] | None = None,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
@@ -340,14 +388,17 @@ class RecitationCog(commands.Cog):
         if voice_channel_id is None:
             refuse(interaction, "bad input: no voice channel chosen")
             await interaction.response.send_message(
-                "Choose the voice channel to recite in (`voice_channel`).", ephemeral=True
+                replies(interaction).t("Choose the voice channel to recite in (`voice_channel`)."),
+                ephemeral=True,
             )
             return
         try:
             verse_time = None if daily_verse_time is None else time_of_day(daily_verse_time)
         except BadValue as exc:
             refuse(interaction, f"bad input: daily_verse_time: {exc}")
-            await interaction.response.send_message(f"daily_verse_time: {exc}.", ephemeral=True)
+            await interaction.response.send_message(
+                replies(interaction).t("daily_verse_time: {problem}.", problem=str(exc)), ephemeral=True
+            )
             return
         settings = GuildSettings(
             guild_id=guild.id,
@@ -371,26 +422,38 @@ class RecitationCog(commands.Cog):
             else log_channel.id
             if log_channel
             else settings.log_channel_id,
+            language=language.value if language else settings.language,
         )
         self.store.save_settings(settings)
-        verse = (
-            f"; the daily verse in <#{settings.daily_verse_channel_id}> at "
-            f"{settings.daily_verse_time or DEFAULT_DAILY_VERSE_TIME}"
-            if settings.daily_verse_channel_id
-            else ""
-        )
-        await interaction.response.send_message(
-            f"Reciting in <#{voice_channel_id}>"
-            + (f"; control panel in {panel_channel.mention}" if panel_channel else "")
-            + (f"; {controller_role.mention} steers" if controller_role else "; everyone may steer")
-            + (f"; listeners get {listener_role.mention}" if listener_role and not no_listener_role else "")
-            + ("; no listener role" if no_listener_role else "")
-            + verse
-            + ("; no daily verse" if no_daily_verse else "")
-            + (f"; alerts in {log_channel.mention}" if log_channel and not no_log_channel else "")
-            + ("; no alerts here" if no_log_channel else ""),
-            ephemeral=True,
-        )
+        text = replies(interaction)  # after the save: a new server language answers in itself
+        parts = [text.t("Reciting in {channel}", channel=f"<#{voice_channel_id}>")]
+        if panel_channel:
+            parts.append(text.t("control panel in {channel}", channel=panel_channel.mention))
+        if controller_role:
+            parts.append(text.t("{role} steers", role=controller_role.mention))
+        else:
+            parts.append(text.t("everyone may steer"))
+        if listener_role and not no_listener_role:
+            parts.append(text.t("listeners get {role}", role=listener_role.mention))
+        if no_listener_role:
+            parts.append(text.t("no listener role"))
+        if settings.daily_verse_channel_id:
+            parts.append(
+                text.t(
+                    "the daily verse in {channel} at {time}",
+                    channel=f"<#{settings.daily_verse_channel_id}>",
+                    time=settings.daily_verse_time or DEFAULT_DAILY_VERSE_TIME,
+                )
+            )
+        if no_daily_verse:
+            parts.append(text.t("no daily verse"))
+        if log_channel and not no_log_channel:
+            parts.append(text.t("alerts in {channel}", channel=log_channel.mention))
+        if no_log_channel:
+            parts.append(text.t("no alerts here"))
+        if language:
+            parts.append(text.t("members here read {language}", language=language.name))
+        await interaction.response.send_message(text.t("; ").join(parts), ephemeral=True)
         await self.start_guild(guild)
         self.bot.dispatch("voice_ready", None)  # the listening cog syncs the listener role
         self.bot.dispatch("guild_settings_changed", guild.id)  # the daily verse follows

@@ -1,0 +1,1 @@
+"""What members read, in their language: gettext catalogs (`locales/`), loaded by `Catalogs`."""
