@@ -1,4 +1,4 @@
-"""The discord.py bot: intents, cogs and command sync. Everything else lives in the cogs."""
+"""The discord.py bot: intents, cogs and the command sync task. Everything else lives in the cogs."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from quranbot.bot.cogs.presence import PresenceCog
 from quranbot.bot.cogs.quiz import QuizCog
 from quranbot.bot.cogs.quran_text import QuranTextCog
 from quranbot.bot.cogs.recitation import RecitationCog
+from quranbot.bot.command_sync import CommandSync
 from quranbot.bot.command_translator import CommandTranslator
 from quranbot.bot.daily_verse import DailyVerses
 from quranbot.bot.guild_player import GuildPlayer
@@ -77,6 +78,8 @@ class QuranBot(commands.Bot):
         self.pacer = Pacer(on_error=self._stream_failed)
         #: Voice joins within the gateway's command limit (quranbot/bot/voice_joins.py).
         self.voice_joins = VoiceJoins()
+        self.command_sync = CommandSync(self.tree)
+        self._syncing: asyncio.Task[None] | None = None
         #: The audit trail (quranbot/audit/): AuditCog writes what members and the bot do to it.
         self.audit = audit
         #: Per-guild voice figures for /metrics (quranbot/metrics/), kept by the players; None: off.
@@ -144,8 +147,8 @@ class QuranBot(commands.Bot):
             )
         )
         await self.tree.set_translator(CommandTranslator(self.localizer.catalogs))
-        synced = await self.tree.sync()
-        log.info("Synced %d slash command(s): %s", len(synced), ", ".join(f"/{c.name}" for c in synced))
+        # In the background: the bot connects and recites whatever Discord answers (bot/command_sync.py).
+        self._syncing = asyncio.create_task(self.command_sync.run(), name="slash command sync")
 
     def guild_players(self) -> dict[int, GuildPlayer]:
         """The guilds reciting now, by guild id (empty until the bot has logged in)."""
@@ -171,9 +174,10 @@ class QuranBot(commands.Bot):
         gone) and a coroutine never awaited. It is cancelled (it expects that) and awaited first.
         """
         ready: asyncio.Task[None] | None = getattr(self._connection, "_ready_task", None)
-        if ready is not None and not ready.done():
-            ready.cancel()
-            await asyncio.wait({ready})
+        for task in (ready, self._syncing):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait({task})
         try:
             await super().close()  # the cogs unload first: every guild player leaves its stream
         finally:

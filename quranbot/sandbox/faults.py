@@ -76,6 +76,17 @@ class Faults:
         self._rest.faults.append(fault)
         return fault
 
+    def refuse_command(
+        self, name: str, field: str = "description", reason: str = "Must be 100 or fewer in length."
+    ) -> None:
+        """Every bulk overwrite of the commands is refused (400, 50035) while it holds `/name`, with
+        `reason` about its `field`, as Discord refuses a command it finds invalid; `allow_commands()`
+        lifts it."""
+        self._rest.refused_commands[name] = (field, reason)
+
+    def allow_commands(self) -> None:
+        self._rest.refused_commands.clear()
+
     def _bot_id(self) -> int:
         return self._world.applications[0].bot.id
 

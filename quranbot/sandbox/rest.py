@@ -46,6 +46,19 @@ def error(status: int, code: int, message: str) -> web.Response:
     return json_response({"message": message, "code": code}, status=status)
 
 
+def form_error(problems: dict[str, str]) -> web.Response:
+    """400 / 50035 Invalid Form Body with Discord's nested `errors`: each problem's dotted path
+    ("3.description") becomes nested keys ending in `_errors`, as discord.py flattens back to
+    "In 3.description: <message>"."""
+    errors: JSON = {}
+    for path, message in problems.items():
+        node = errors
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+        node.setdefault("_errors", []).append({"code": "BASE_TYPE_INVALID", "message": message})
+    return json_response({"message": "Invalid Form Body", "code": 50035, "errors": errors}, status=400)
+
+
 def no_content() -> web.Response:
     return web.Response(status=204)
 
@@ -84,6 +97,9 @@ class RestApi:
     def __init__(self, world: World) -> None:
         self.world = world
         self.faults: list[RestFault] = []
+        #: Commands a bulk overwrite is refused for, as Discord refuses an invalid one: name -> (field,
+        #: reason); set by `Faults.refuse_command`.
+        self.refused_commands: dict[str, tuple[str, str]] = {}
         self.requests: list[tuple[str, str, int]] = []
         #: Each incoming webhook's rate-limit bucket, by webhook id.
         self.webhook_buckets: dict[int, Bucket] = {}
@@ -230,9 +246,13 @@ class RestApi:
         submitted = await request.json()
         if not isinstance(submitted, list):
             return error(400, 50035, "Invalid Form Body: expected a list of commands")
-        unknown = bad_localizations(submitted)
-        if unknown:  # Discord refuses the whole overwrite, and keeps the commands it had
-            return error(400, 50035, f"Invalid Form Body: not a locale: {', '.join(unknown)}")
+        problems = {path: "Invalid Locale" for path in bad_localizations(submitted)}
+        for index, command in enumerate(submitted):
+            refused = self.refused_commands.get(str(command.get("name")))
+            if refused is not None:
+                problems[f"{index}.{refused[0]}"] = refused[1]
+        if problems:  # Discord refuses the whole overwrite, and keeps the commands it had
+            return form_error(problems)
         self.world.command_syncs.append(submitted)
         previous = {(c["name"], c.get("type", 1)): c for c in commands}
         registered = []
