@@ -142,19 +142,28 @@ async def test_a_restart_resumes_where_it_stopped(sandbox: Sandbox, home: Path) 
 
 
 async def test_sigkill_resumes_within_the_flush_interval(sandbox: Sandbox, home: Path) -> None:
+    """Killed at the worst moment, just before a flush is due: what was heard since the last one is lost,
+    no more. Each flush saves the exact frame (not the player's once-a-second report), so the loss is
+    at most the flush interval, plus the few packets in flight."""
     default = sandbox.default
     listener = sandbox.listener(default.voice)
+    interval = 1.0
     args = ["--home", str(home), "run", "--sandbox", sandbox.url, "--sandbox-cert", str(sandbox.cert_file),
             "--token-file", str(sandbox.directory / "token"), "--voice-channel", str(default.voice.id),
-            "--flush-interval", "1"]  # fmt: skip
+            "--flush-interval", f"{interval:g}"]  # fmt: skip
+    playback = Paths.under(home).state_dir / "playback.json"
     async with quranbot_running(*args) as bot:
         await listener.wait_for_packets(2 * FRAMES_PER_SURAH + 30, timeout=25)
+        written = playback.stat().st_mtime_ns
+        while playback.stat().st_mtime_ns == written:  # a flush, just now
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(interval - 0.08)  # the next is due in 80 ms: the worst moment to die
         os.kill(bot.pid, signal.SIGKILL)
         await bot.wait()
     heard_frames = listener.packets
     saved = saved_playback(home, default.guild.id)
     saved_frames = (saved["surah"] - 1) * FRAMES_PER_SURAH + saved["position_frames"]
-    assert 0 <= heard_frames - saved_frames <= (1 + 1) * 50 + 10  # flush interval + 1 s
+    assert 0 <= heard_frames - saved_frames <= interval * 50 + 5, heard_frames - saved_frames
     async with quranbot_running(*args) as bot:
         fresh = sandbox.voice.reset_listener(default.voice.id)
         await wait_to_hear(fresh, saved["surah"], timeout=20)

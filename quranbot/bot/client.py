@@ -155,6 +155,11 @@ class QuranBot(commands.Bot):
         cog = self.get_cog(RecitationCog.__cog_name__)
         return cog.players if isinstance(cog, RecitationCog) else {}
 
+    def save_positions(self) -> None:
+        """Every guild's exact frame into the store (the flusher calls it before each write)."""
+        for guild_player in self.guild_players().values():
+            guild_player.save()
+
     def accrue_listening(self) -> None:
         """Everyone's listening up to now, into the store (the flusher calls it before writing it)."""
         cog = self.get_cog(ListeningCog.__cog_name__)

@@ -112,6 +112,7 @@ async def run_bot(
         connector=connector,
     )
     flusher.before_statistics = bot.accrue_listening
+    flusher.before_flush = bot.save_positions
     alerts.start(bot, connector)
     ring = LogRing()
     ring.addFilter(redactor)

@@ -34,11 +34,18 @@ class PeriodicFlusher:
         #: Called just before statistics are written (the bot accrues everyone's listening up to now
         #: there, so a SIGKILL loses at most one statistics interval of it).
         self.before_statistics: Callable[[], None] = lambda: None
+        #: Called before every write (the bot saves each guild's exact frame there: the player reports
+        #: progress once a second, so without it a SIGKILL could lose that second on top of the interval).
+        self.before_flush: Callable[[], None] = lambda: None
         #: Called after each write that succeeded: statistics included or not, and the seconds it took.
         self.after_flush: Callable[[bool, float], None] = lambda statistics, seconds: None
         self._statistics_due = time.monotonic() + statistics_interval
 
     def flush_once(self) -> bool:
+        try:
+            self.before_flush()
+        except Exception:  # a bug there must not stop the rest from being saved
+            log.exception("Saving the positions before the flush failed")
         statistics = time.monotonic() >= self._statistics_due
         if statistics:
             try:
