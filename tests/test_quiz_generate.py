@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from quranbot.i18n.catalog import Catalogs, Language, said
+from quranbot.i18n.catalog import english as english_messages
 from quranbot.quiz.generate import BASE_DIFFICULTY, generated_questions
 from quranbot.quiz.question import DIFFICULTIES, LETTERS, Question
 
@@ -27,6 +29,9 @@ DATA = files("quranbot.data")
 ROOT = Path(__file__).resolve().parent.parent
 LABEL = re.compile(r"(\d+)\. (.+)")
 COMPARISONS = {"medinan", "meccan", "most-ayahs", "fewest-ayahs", "revealed-first"}
+ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+LATIN_LETTER = re.compile("[A-Za-z]")
+DIGITS = re.compile("[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,50 @@ def test_references_can_be_checked_and_are_true(questions: tuple[Question, ...],
         # The explanation states the fact the answer rests on.
         core = re.sub(r"^(\d+\. |Ayah |Juz )", "", q.correct)
         assert core.lower() in q.explanation.lower(), q.id
+
+
+def test_an_arabic_server_reads_the_same_question_the_same_choices_and_answer_in_arabic(
+    questions: tuple[Question, ...], facts: Facts
+) -> None:
+    """Only the wording changes with the language: the English said through the catalog is the
+    question's English exactly; the Arabic has the same figures, the same four choices in the same order
+    (so the same answer), each surah named by quran-data.xml's Arabic name (parsed here), and no English
+    left but what the answer is (an English name, a transliteration) or names (Pickthall)."""
+    arabic, english = Catalogs().messages(Language.ARABIC), english_messages()
+    by_tname = {s["tname"]: s for s in facts.suras.values()}
+    for q in questions:
+        template, _ = template_and_params(q)
+        wording = q.wording
+        assert wording is not None, q.id
+        assert wording.question.said_in(english) == q.question and str(wording.question) == q.question
+        assert wording.explanation.said_in(english) == q.explanation
+        assert tuple(said(c, english) for c in wording.choices) == q.choices
+
+        asked, explained = wording.question.said_in(arabic), wording.explanation.said_in(arabic)
+        choices = [said(c, arabic) for c in wording.choices]
+        assert ARABIC_LETTER.search(asked) and ARABIC_LETTER.search(explained), q.id
+        assert not LATIN_LETTER.search(asked.replace("Pickthall", "")), (q.id, asked)
+        if template not in ("english-name", "arabic-name"):  # their answer is English / transliterated
+            assert not LATIN_LETTER.search(explained), (q.id, explained)
+        assert "{" not in asked + explained
+        english_figures = DIGITS.findall(q.question + q.explanation + "".join(q.choices))
+        assert sorted(DIGITS.findall(asked + explained + "".join(choices))) == sorted(english_figures), q.id
+
+        assert len(set(choices)) == 4, q.id
+        for shown, choice in zip(choices, q.choices, strict=True):
+            if template == "arabic-name":  # said in Arabic, the choices would quote the answer
+                assert shown == choice
+            elif LABEL.fullmatch(choice):
+                number = surah_of(choice, facts)
+                assert shown == f"{number}. {facts.suras[number]['name']}", q.id
+            elif template == "name-of":
+                assert shown == by_tname[choice]["name"], q.id
+            elif template in ("juz", "sajda"):
+                word = "Juz" if template == "juz" else "Ayah"
+                figure = number_after(f"{word} ", choice)
+                assert shown == arabic.t(f"{word} {{number}}", number=figure) != choice, q.id
+            else:  # a number, or Tanzil's English name
+                assert shown == choice, q.id
 
 
 def test_quoted_ayahs_are_the_ayah_referenced(questions: tuple[Question, ...], facts: Facts) -> None:

@@ -9,7 +9,9 @@ Arabic line that drops or renames `{surah}`, fails here.
 from __future__ import annotations
 
 import importlib.util
+import re
 import string
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -17,13 +19,20 @@ import discord
 import pytest
 from discord import app_commands
 
+from quranbot.bot.cogs.quran_text import check_range
 from quranbot.bot.command_translator import CommandTranslator, catalog_language
+from quranbot.bot.quran_refusals import refusal
 from quranbot.i18n.bidi import FSI, LRI, PDI, Verbatim
 from quranbot.i18n.catalog import Catalogs, Language, Phrase, english, language_named
 from quranbot.i18n.surah_names import SurahLabel, surah_label
+from quranbot.listening.achievements import ACHIEVEMENTS as LISTENING_ACHIEVEMENTS
+from quranbot.quiz.achievements import ACHIEVEMENTS as QUIZ_ACHIEVEMENTS
+from quranbot.quiz.achievements import BY_ID as QUIZ_BY_ID
 from quranbot.quran.metadata import load_metadata
+from quranbot.quran.search import search_ayahs
 
 ROOT = Path(__file__).resolve().parent.parent
+ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 
 
 def _tool() -> ModuleType:
@@ -122,3 +131,45 @@ async def test_the_command_translator_answers_none_for_every_discord_locale() ->
             await translator.translate(app_commands.locale_str("Pause the recitation."), locale, context)
             is None
         )
+
+
+def test_every_achievement_description_is_said_in_arabic_and_its_english_is_unchanged() -> None:
+    arabic = Catalogs().messages(Language.ARABIC)
+    for achievement in (*QUIZ_ACHIEVEMENTS, *LISTENING_ACHIEVEMENTS):
+        description = achievement.description
+        assert description.said_in(english()) == str(description)
+        said = description.said_in(arabic)
+        assert ARABIC_LETTER.search(said) and "{" not in said, achievement.id
+    mastery = QUIZ_BY_ID["category-mastered"].description
+    assert str(mastery) == "25 correct in one category at 90% accuracy or better"
+    assert "25" in mastery.said_in(arabic) and "90%" in mastery.said_in(arabic)
+
+
+def _refused(call: Callable[[], object]) -> ValueError:
+    with pytest.raises(ValueError) as caught:
+        call()
+    return caught.value
+
+
+def test_the_quran_readers_refusals_are_said_in_the_members_language() -> None:
+    """The data reader's errors (and /ayah's range checks) carry their facts; said in English they are
+    exactly their `str()` (what the CLI shows), in Arabic the catalog's, the surah named by the data."""
+    arabic = Catalogs().messages(Language.ARABIC)
+    metadata = load_metadata()
+    fatiha = metadata.surah(1)
+    errors = [
+        _refused(lambda: metadata.surah(115)),
+        _refused(lambda: metadata.check_ayah(1, 9)),
+        _refused(lambda: search_ayahs("?!")),
+        _refused(lambda: check_range(2, 10, 5)),
+        _refused(lambda: check_range(1, 1, 9)),
+    ]
+    assert str(errors[1]) == f"Surah 1 ({fatiha.name}) has 7 ayahs; 9 is out of range 1–7"
+    for error in errors:
+        assert refusal(error, english()) == str(error)
+        said = refusal(error, arabic)
+        assert ARABIC_LETTER.search(said) and "{" not in said, said
+    for error in (errors[1], errors[4]):
+        said = refusal(error, arabic)
+        assert fatiha.arabic_name in said and fatiha.name not in said
+    assert {"7", "9"} <= set(re.findall("[0-9]+", refusal(errors[1], arabic)))

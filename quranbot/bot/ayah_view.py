@@ -121,7 +121,9 @@ def _credits(text: Messages) -> str:
 
 def _paged_footer(page: int, pages: int, rest: str, text: Messages) -> str:
     """Pages are packed with the English footer's width (the same ayahs on a page in every language,
-    so a page button works for anyone); the catalog's footers are no longer than the English ones."""
+    so a page button works for anyone); the catalog's footers are no longer than the English ones, and
+    tests/test_languages_discord.py holds every page of 2:1–286 and of long searches, in every language,
+    to Discord's limits."""
     return (
         text.t("Page {page} of {pages} · {rest}", page=page + 1, pages=pages, rest=rest)
         if pages > 1

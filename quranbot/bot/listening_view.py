@@ -94,12 +94,12 @@ def stats_embed(
 
 
 def achievement_lines(earned: Sequence[Achievement], text: Messages) -> str:
-    return "\n".join(f"🏅 **{text.t(a.name)}** — {text.t(a.description)}" for a in earned)
+    return "\n".join(f"🏅 **{text.t(a.name)}** — {a.description.said_in(text)}" for a in earned)
 
 
 def achievement_notice(user_id: int, earned: Sequence[Achievement], text: Messages) -> str:
     names = ", ".join(
-        text.t("**{name}** ({description})", name=text.t(a.name), description=text.t(a.description))
+        text.t("**{name}** ({description})", name=text.t(a.name), description=a.description.said_in(text))
         for a in earned
     )
     return text.t(

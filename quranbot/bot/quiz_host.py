@@ -25,7 +25,7 @@ import discord
 
 from quranbot.bot.audit_trail import refuse
 from quranbot.bot.localizer import Localizer
-from quranbot.bot.quiz_view import answer_view, question_embed, reveal_embed
+from quranbot.bot.quiz_view import answer_view, question_embed, reveal_embed, shown_choices
 from quranbot.i18n.catalog import N_
 from quranbot.quiz import leaderboard
 from quranbot.quiz.bank import BankLoader
@@ -269,7 +269,7 @@ class QuizHost:
             await self._tell(interaction, text.t("This question has closed."))
             return
         assert counted is not None
-        picked = f"**{LETTERS[counted.choice]}** · {session.question.choices[counted.choice]}"
+        picked = f"**{LETTERS[counted.choice]}** · {shown_choices(session.question, text)[counted.choice]}"
         reveal = f"<t:{int(session.record.deadline)}:R>"
         if outcome is Outcome.ALREADY:
             refuse(interaction, "already answered: the first answer counts")

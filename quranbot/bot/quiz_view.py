@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from quranbot.bot.audit_trail import refuse, reported
 from quranbot.bot.localizer import replies
-from quranbot.i18n.catalog import N_, Language, Messages
+from quranbot.i18n.catalog import N_, Language, Messages, said
 from quranbot.i18n.surah_names import surah_name
 from quranbot.quiz.achievements import BY_ID, Achievement
 from quranbot.quiz.member_stats import AnswerResult, accuracy
@@ -62,18 +62,36 @@ def _title(question: Question, text: Messages) -> str:
 
 
 def _question_text(question: Question, text: Messages) -> str:
-    """The question as the bank has it: its English, and its Arabic where the bank gives one (first, for
-    an Arabic-speaking server). The catalog never rewrites a bank's question."""
+    """A generated question in the reader's language (its wording is the catalog's, its facts the
+    data's). A bank's question as the bank has it: its English, and its Arabic where the bank gives one
+    (first, for an Arabic-speaking server); the catalog never rewrites a bank's question."""
     quote = f"\n\n> {question.quote}" if question.quote else ""
+    if question.wording is not None:
+        return f"**{question.wording.question.said_in(text)}**{quote}"
     if question.question_ar and text.language is Language.ARABIC:
         return f"**{question.question_ar}**\n{question.question}{quote}"
     arabic = f"\n{question.question_ar}" if question.question_ar else ""
     return f"**{question.question}**{arabic}{quote}"
 
 
-def _choices(question: Question, counts: Sequence[int] | None = None, reveal: bool = False) -> str:
+def shown_choices(question: Question, text: Messages) -> tuple[str, ...]:
+    """The four choices as the reader reads them (a generated question's in their language), in order."""
+    if question.wording is None:
+        return question.choices
+    return tuple(said(choice, text) for choice in question.wording.choices)
+
+
+def shown_explanation(question: Question, text: Messages) -> str:
+    if question.wording is None:
+        return question.explanation
+    return question.wording.explanation.said_in(text)
+
+
+def _choices(
+    question: Question, text: Messages, counts: Sequence[int] | None = None, reveal: bool = False
+) -> str:
     lines = []
-    for index, (letter, choice) in enumerate(zip(LETTERS, question.choices, strict=True)):
+    for index, (letter, choice) in enumerate(zip(LETTERS, shown_choices(question, text), strict=True)):
         mark = ("✅ " if index == question.answer else "▫️ ") if reveal else ""
         tally = f" — {counts[index]}" if counts is not None else ""
         lines.append(f"{mark}**{letter}** · {discord.utils.escape_markdown(choice)}{tally}")
@@ -113,7 +131,7 @@ def question_embed(
     closes = int(deadline)
     embed = discord.Embed(
         title=_title(question, text),
-        description=f"{_question_text(question, text)}\n\n{_choices(question)}",
+        description=f"{_question_text(question, text)}\n\n{_choices(question, text)}",
         colour=COLOURS["open"],
     )
     embed.add_field(
@@ -200,7 +218,7 @@ def reveal_embed(
             "{member} earned **{name}** ({description})",
             member=f"<@{r.user_id}>",
             name=text.t(a.name),
-            description=text.t(a.description),
+            description=a.description.said_in(text),
         )
         for r in results
         for a in r.earned
@@ -215,13 +233,14 @@ def reveal_embed(
         embed.set_footer(text=footer)
     room = min(DESCRIPTION_LIMIT, EMBED_LIMIT - len(embed)) - 10
     counts = [sum(1 for r in results if r.choice == i) for i in range(len(LETTERS))]
-    head = f"{_question_text(question, text)}\n\n{_choices(question, counts, reveal=True)}"
+    head = f"{_question_text(question, text)}\n\n{_choices(question, text, counts, reveal=True)}"
     answer = "\n\n**" + text.t("Answer: {letter}", letter=LETTERS[question.answer]) + "** · "
     arabic = f"\n{question.explanation_ar}" if question.explanation_ar else ""
+    explanation = shown_explanation(question, text)
     left = room - len(head) - len(answer)
-    if len(question.explanation) + len(arabic) > left:
+    if len(explanation) + len(arabic) > left:
         arabic = ""  # the longest curated question: its Arabic explanation is the first thing to go
-    description = head + answer + _shortened(question.explanation, left) + arabic
+    description = head + answer + _shortened(explanation, left) + arabic
     budget = room - len(description)
     for reference in sorted(question.references, key=lambda r: r.is_quran):  # short citations first
         if budget <= 80:
@@ -338,5 +357,5 @@ def stats_embed(name: str, score: QuizScore, rank: int | None, members: int, tex
 
 
 def _achievement_lines(earned: Sequence[Achievement], text: Messages) -> str:
-    lines = [f"🏅 **{text.t(a.name)}** — {text.t(a.description)}" for a in earned]
+    lines = [f"🏅 **{text.t(a.name)}** — {a.description.said_in(text)}" for a in earned]
     return _lines_within(lines, FIELD_LIMIT, text)

@@ -11,9 +11,10 @@ added only to right-to-left text: English messages are left exactly as they were
 
 from __future__ import annotations
 
-#: FIRST STRONG ISOLATE, LEFT-TO-RIGHT ISOLATE, POP DIRECTIONAL ISOLATE.
-FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
-ISOLATES = (FSI, LRI, "\u2067")
+#: FIRST STRONG ISOLATE, LEFT-TO-RIGHT ISOLATE, POP DIRECTIONAL ISOLATE, and RIGHT-TO-LEFT ISOLATE (for a
+#: run that is right to left whatever its first letter: an Arabic list of isolated items).
+FSI, LRI, PDI, RLI = "\u2068", "\u2066", "\u2069", "\u2067"
+ISOLATES = (FSI, LRI, RLI)
 
 
 def isolated(value: str) -> str:

@@ -20,7 +20,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Protocol, runtime_checkable
 
-from quranbot.i18n.bidi import Verbatim, isolated, ltr
+from quranbot.i18n.bidi import PDI, RLI, Verbatim, isolated, ltr
 
 DOMAIN = "quranbot"
 
@@ -109,6 +109,45 @@ class Messages:
     def ltr(self, value: str) -> str:
         """A reference, clock or count laid out left to right inside this language's text."""
         return ltr(value) if self.language.right_to_left else value
+
+
+def said(value: object, text: Messages) -> str:
+    """A value as `text`'s reader reads it: a `Sayable` said in their language, anything else as it is."""
+    return value.said_in(text) if isinstance(value, Sayable) else str(value)
+
+
+# TRANSLATORS: between the items of a list ("Al-Kahf (18) 110, Maryam (19) 98").
+LIST_SEPARATOR = N_(", ")
+
+
+@dataclass(frozen=True)
+class LeftToRight:
+    """A reference, clock or count kept in a `Phrase`: laid out left to right in a right-to-left
+    language (`Messages.ltr`), as it is in English."""
+
+    value: str
+
+    def said_in(self, text: Messages) -> str:
+        return text.ltr(self.value)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Values said one after another with the language's list separator. In a right-to-left language
+    the list is one right-to-left isolate: its items are isolated already, so a first-strong isolate
+    around it would find no letter of its own and lay the items out left to right."""
+
+    items: tuple[object, ...]
+
+    def said_in(self, text: Messages) -> str:
+        joined = text.t(LIST_SEPARATOR).join(said(item, text) for item in self.items)
+        return f"{RLI}{joined}{PDI}" if text.language.right_to_left else joined
+
+    def __str__(self) -> str:
+        return ", ".join(str(item) for item in self.items)
 
 
 def _isolated(value: object) -> object:

@@ -35,3 +35,58 @@ class SurahLabel:
 
     def __str__(self) -> str:
         return surah_label(self.number, Language.ENGLISH)
+
+
+@dataclass(frozen=True)
+class SurahName:
+    """A surah's name as a placeholder: `Al-Kahf` / `الكهف`."""
+
+    number: int
+
+    def said_in(self, text: Messages) -> str:
+        return surah_name(self.number, text.language)
+
+    def __str__(self) -> str:
+        return surah_name(self.number, Language.ENGLISH)
+
+
+@dataclass(frozen=True)
+class SurahTitled:
+    """A surah named with its meaning: `Al-Kahf (The Cave)`; in Arabic the name says it: `الكهف`."""
+
+    number: int
+
+    def said_in(self, text: Messages) -> str:
+        if text.language is Language.ARABIC:
+            return surah_name(self.number, Language.ARABIC)
+        return str(self)
+
+    def __str__(self) -> str:
+        surah = load_metadata().surah(self.number)
+        return f"{surah.name} ({surah.english_name})"
+
+
+@dataclass(frozen=True)
+class SurahCited:
+    """A surah named with its number after it: `Al-Kahf (18)` / `الكهف (18)`."""
+
+    number: int
+
+    def said_in(self, text: Messages) -> str:
+        return f"{surah_name(self.number, text.language)} ({self.number})"
+
+    def __str__(self) -> str:
+        return f"{surah_name(self.number, Language.ENGLISH)} ({self.number})"
+
+
+@dataclass(frozen=True)
+class SurahNumbered:
+    """A surah as a quiz choice: `18. Al-Kahf` / `18. الكهف` (its label without the English meaning)."""
+
+    number: int
+
+    def said_in(self, text: Messages) -> str:
+        return f"{self.number}. {surah_name(self.number, text.language)}"
+
+    def __str__(self) -> str:
+        return f"{self.number}. {surah_name(self.number, Language.ENGLISH)}"

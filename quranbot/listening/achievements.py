@@ -10,7 +10,7 @@ import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from quranbot.i18n.catalog import N_
+from quranbot.i18n.catalog import N_, Phrase
 from quranbot.store.records import ListeningStats
 
 HOUR = 3600
@@ -22,7 +22,8 @@ WEEK = 7
 class Achievement:
     id: str
     name: str
-    description: str
+    #: Said in the reader's language (`description.said_in(text)`); it may carry a figure.
+    description: Phrase
     earned: Callable[[ListeningStats, datetime.date], bool]
 
 
@@ -47,21 +48,33 @@ def _full_week(stats: ListeningStats, today: datetime.date) -> bool:
 
 
 ACHIEVEMENTS: tuple[Achievement, ...] = (
-    Achievement("listened-1h", N_("First hour"), N_("an hour of listening"), lambda s, _: s.seconds >= HOUR),
     Achievement(
-        "listened-10h", N_("Ten hours"), N_("10 hours of listening"), lambda s, _: s.seconds >= 10 * HOUR
+        "listened-1h", N_("First hour"), Phrase.of("an hour of listening"), lambda s, _: s.seconds >= HOUR
+    ),
+    Achievement(
+        "listened-10h",
+        N_("Ten hours"),
+        Phrase.of("10 hours of listening"),
+        lambda s, _: s.seconds >= 10 * HOUR,
     ),
     Achievement(
         "listened-100h",
         N_("A hundred hours"),
-        N_("100 hours of listening"),
+        Phrase.of("100 hours of listening"),
         lambda s, _: s.seconds >= 100 * HOUR,
     ),
-    Achievement("full-week", N_("A full week"), f"listened on {WEEK} days in a row", _full_week),
     Achievement(
-        "first-surah", N_("A whole surah"), N_("heard a surah in full"), lambda s, _: s.surahs_completed >= 1
+        "full-week", N_("A full week"), Phrase.of("listened on {days} days in a row", days=WEEK), _full_week
     ),
-    Achievement("first-khatm", N_("Khatm"), N_("heard all 114 surahs in full"), lambda s, _: s.khatms >= 1),
+    Achievement(
+        "first-surah",
+        N_("A whole surah"),
+        Phrase.of("heard a surah in full"),
+        lambda s, _: s.surahs_completed >= 1,
+    ),
+    Achievement(
+        "first-khatm", N_("Khatm"), Phrase.of("heard all 114 surahs in full"), lambda s, _: s.khatms >= 1
+    ),
 )
 BY_ID = {a.id: a for a in ACHIEVEMENTS}
 

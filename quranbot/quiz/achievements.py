@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from quranbot.i18n.catalog import N_
+from quranbot.i18n.catalog import N_, Phrase
 from quranbot.store.records import QuizScore
 
 #: Correct answers in a category, at this accuracy or better, to have "mastered" it.
@@ -16,7 +16,8 @@ MASTERY_CORRECT, MASTERY_ACCURACY = 25, 0.9
 class Achievement:
     id: str
     name: str
-    description: str
+    #: Said in the reader's language (`description.said_in(text)`); it may carry a figure.
+    description: Phrase
     earned: Callable[[QuizScore], bool]
 
 
@@ -29,22 +30,35 @@ def _mastered(score: QuizScore) -> bool:
 
 
 ACHIEVEMENTS: tuple[Achievement, ...] = (
-    Achievement("first-correct", N_("First step"), N_("a first correct answer"), lambda s: s.correct >= 1),
     Achievement(
-        "streak-10", N_("Ten in a row"), N_("10 correct answers in a row"), lambda s: s.best_streak >= 10
+        "first-correct", N_("First step"), Phrase.of("a first correct answer"), lambda s: s.correct >= 1
+    ),
+    Achievement(
+        "streak-10",
+        N_("Ten in a row"),
+        Phrase.of("10 correct answers in a row"),
+        lambda s: s.best_streak >= 10,
     ),
     Achievement(
         "streak-25",
         N_("Twenty-five in a row"),
-        N_("25 correct answers in a row"),
+        Phrase.of("25 correct answers in a row"),
         lambda s: s.best_streak >= 25,
     ),
-    Achievement("answers-100", N_("Devoted"), N_("100 questions answered"), lambda s: s.answered >= 100),
-    Achievement("points-1000", N_("A thousand points"), N_("1,000 points"), lambda s: s.points >= 1000),
+    Achievement(
+        "answers-100", N_("Devoted"), Phrase.of("100 questions answered"), lambda s: s.answered >= 100
+    ),
+    Achievement(
+        "points-1000", N_("A thousand points"), Phrase.of("1,000 points"), lambda s: s.points >= 1000
+    ),
     Achievement(
         "category-mastered",
         N_("Mastery"),
-        f"{MASTERY_CORRECT} correct in one category at {MASTERY_ACCURACY:.0%} accuracy or better",
+        Phrase.of(
+            "{count} correct in one category at {accuracy} accuracy or better",
+            count=MASTERY_CORRECT,
+            accuracy=f"{MASTERY_ACCURACY:.0%}",
+        ),
         _mastered,
     ),
 )

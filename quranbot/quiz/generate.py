@@ -23,6 +23,11 @@ Templates (ids are `gen:<template>:<params>`), one question per surah unless not
 | `revealed-first` | which of four surahs comes first in Tanzil's revelation order | advanced |
 | `sajda` | which of four ayahs of a surah is a sajda ayah (one per sajda in the data) | advanced |
 
+Every question, explanation and choice is worded as catalog phrases with the data as placeholders
+(`Question.wording`): an Arabic-speaking server reads the same question, the same choices in the same
+order and the same answer, with the surahs named by Tanzil's Arabic names. The English strings of the
+`Question` are those phrases' English, so the English reads exactly as it always did.
+
 Difficulty is the template's base, one step harder (capped at advanced) unless every surah the question
 is about is familiar. Familiar surahs are derived from the data alone: surah 1, the surah with the most
 ayahs, and every surah that begins in juz 30. A question about one surah is about that surah; one
@@ -38,7 +43,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from quranbot.quiz.question import DIFFICULTIES, Difficulty, Question, Reference
+from quranbot.i18n.catalog import LeftToRight, Listed, Phrase
+from quranbot.i18n.surah_names import SurahCited, SurahName, SurahNumbered, SurahTitled
+from quranbot.quiz.question import DIFFICULTIES, Difficulty, Question, Reference, Wording
 from quranbot.quran.metadata import QuranMetadata, Surah, load_metadata
 from quranbot.quran.text import ARABIC_CREDIT, TRANSLATION_CREDIT, TRANSLATION_FILE, QuranText, load_text
 
@@ -104,9 +111,14 @@ def _difficulty(data: _Data, template: str, surahs: Iterable[int]) -> Difficulty
     return DIFFICULTIES[min(level, len(DIFFICULTIES) - 1)]
 
 
-def _label(surah: Surah) -> str:
-    """How a surah shows as a choice: `18. Al-Kahf`."""
-    return f"{surah.number}. {surah.name}"
+def _label(surah: Surah) -> SurahNumbered:
+    """How a surah shows as a choice: `18. Al-Kahf` (`18. الكهف` in Arabic)."""
+    return SurahNumbered(surah.number)
+
+
+def _transliterated(surah: Surah) -> str:
+    """A choice that stays `18. Al-Kahf` in every language (the question quotes the Arabic name)."""
+    return str(SurahNumbered(surah.number))
 
 
 def _sura_citation(surah: Surah) -> Reference:
@@ -125,12 +137,14 @@ def _first_ayah(surah: Surah) -> Reference:
 
 
 def _arrange(
-    question_id: str, correct: str, distractors: Sequence[str]
-) -> tuple[tuple[str, str, str, str], int]:
-    """Four distinct choices with the correct one at a seeded position; refuses anything else."""
-    if len(distractors) != 3 or len({correct, *distractors}) != 4:
+    question_id: str, correct: object, distractors: Sequence[object]
+) -> tuple[tuple[object, object, object, object], int]:
+    """Four choices, distinct in English, with the correct one at a seeded position; refuses anything
+    else. The order depends on the id alone, never on the language the choices are said in."""
+    english = [str(c) for c in (correct, *distractors)]
+    if len(distractors) != 3 or len(set(english)) != 4:
         raise ValueError(
-            f"{question_id}: needs 3 distinct distractors besides {correct!r}, got {distractors}"
+            f"{question_id}: needs 3 distinct distractors besides {english[0]!r}, got {english[1:]}"
         )
     rng = _rng(question_id)
     ordered = list(distractors)
@@ -145,26 +159,45 @@ def _question(
     question_id: str,
     *,
     about: Iterable[int],
-    text: str,
-    correct: str,
-    distractors: Sequence[str],
-    explanation: str,
+    text: Phrase,
+    correct: object,
+    distractors: Sequence[object],
+    explanation: Phrase,
     references: Iterable[Reference],
     quote: str | None = None,
 ) -> Question:
+    """`correct` and `distractors` are strings or `Sayable`s (said in the reader's language)."""
     template = question_id.split(":")[1]
     choices, answer = _arrange(question_id, correct, distractors)
     return Question(
         id=question_id,
         category="quran",
         difficulty=_difficulty(data, template, about),
-        question=text,
-        choices=choices,
+        question=str(text),
+        choices=(str(choices[0]), str(choices[1]), str(choices[2]), str(choices[3])),
         answer=answer,
-        explanation=explanation,
+        explanation=str(explanation),
         references=tuple(references),
         tags=(template,),
         quote=quote,
+        wording=Wording(text, explanation, choices),
+    )
+
+
+def _some_and_last(surahs: Sequence[Surah]) -> Phrase:
+    """`Al-Kahf (18), Maryam (19) and Taa-Haa (20)`."""
+    return Phrase.of(
+        "{some} and {last}",
+        some=Listed(tuple(SurahCited(s.number) for s in surahs[:-1])),
+        last=SurahCited(surahs[-1].number),
+    )
+
+
+def _each_with(surahs: Sequence[Surah], value: Callable[[Surah], int]) -> Listed:
+    """`Al-Kahf (18) 110, Maryam (19) 98`: each surah with a figure of its own."""
+    # TRANSLATORS: a surah, then its figure (its ayahs, or its place in the revelation order).
+    return Listed(
+        tuple(Phrase.of("{surah} {value}", surah=SurahCited(s.number), value=value(s)) for s in surahs)
     )
 
 
@@ -194,10 +227,10 @@ def _name_of(data: _Data, surah: Surah) -> Question:
         data,
         f"gen:name-of:{n}",
         about=[n],
-        text=f"What is the name of surah {n}?",
-        correct=surah.name,
-        distractors=[s.name for s in _nearby(data.meta, n, lambda s, _: True)],
-        explanation=f"Surah {n} is {surah.name} ({surah.english_name}).",
+        text=Phrase.of("What is the name of surah {number}?", number=n),
+        correct=SurahName(n),
+        distractors=[SurahName(s.number) for s in _nearby(data.meta, n, lambda s, _: True)],
+        explanation=Phrase.of("Surah {number} is {surah}.", number=n, surah=SurahTitled(n)),
         references=(_sura_citation(surah), _first_ayah(surah)),
     )
 
@@ -208,10 +241,10 @@ def _number_of(data: _Data, surah: Surah) -> Question:
         data,
         f"gen:number-of:{n}",
         about=[n],
-        text=f"What is the number of surah {surah.name}?",
+        text=Phrase.of("What is the number of surah {surah}?", surah=SurahName(n)),
         correct=str(n),
         distractors=[str(s.number) for s in _nearby(data.meta, n, lambda s, _: True)],
-        explanation=f"{surah.name} ({surah.english_name}) is surah {n}.",
+        explanation=Phrase.of("{surah} is surah {number}.", surah=SurahTitled(n), number=n),
         references=(_sura_citation(surah), _first_ayah(surah)),
     )
 
@@ -225,10 +258,14 @@ def _english_name(data: _Data, surah: Surah) -> Question:
         data,
         f"gen:english-name:{n}",
         about=[n],
-        text=f"What is the English name of surah {surah.name} ({n})?",
+        text=Phrase.of("What is the English name of surah {surah}?", surah=SurahCited(n)),
         correct=surah.english_name,
         distractors=[s.english_name for s in _nearby(data.meta, n, fits)],
-        explanation=f"Tanzil gives {surah.name} ({n}) the English name “{surah.english_name}”.",
+        explanation=Phrase.of(
+            "Tanzil gives {surah} the English name “{english}”.",
+            surah=SurahCited(n),
+            english=surah.english_name,
+        ),
         references=(_sura_citation(surah), _first_ayah(surah)),
     )
 
@@ -239,13 +276,18 @@ def _arabic_name(data: _Data, surah: Surah) -> Question:
         data,
         f"gen:arabic-name:{n}",
         about=[n],
-        text="Which surah has this Arabic name?",
+        text=Phrase.of("Which surah has this Arabic name?"),
         quote=surah.arabic_name,
-        correct=_label(surah),
+        # The choices stay transliterated in Arabic too: said in Arabic they would quote the answer.
+        correct=_transliterated(surah),
         distractors=[
-            _label(s) for s in _nearby(data.meta, n, lambda s, _: s.arabic_name != surah.arabic_name)
+            _transliterated(s) for s in _nearby(data.meta, n, lambda s, _: s.arabic_name != surah.arabic_name)
         ],
-        explanation=f"It is the Arabic name of surah {n}, {surah.name} ({surah.english_name}).",
+        explanation=Phrase.of(
+            "It is the Arabic name of surah {number}, {surah}.",
+            number=n,
+            surah=f"{surah.name} ({surah.english_name})",
+        ),
         references=(_sura_citation(surah), _first_ayah(surah)),
     )
 
@@ -258,10 +300,12 @@ def _ayah_count(data: _Data, surah: Surah) -> Question:
         data,
         qid,
         about=[surah.number],
-        text=f"How many ayahs does {surah.name} ({surah.number}) have?",
+        text=Phrase.of("How many ayahs does {surah} have?", surah=SurahCited(surah.number)),
         correct=str(count),
         distractors=[str(x) for x in _rng(qid + ":near").sample(near, 3)],
-        explanation=f"{surah.name} ({surah.english_name}) has {count} ayahs in Tanzil's count.",
+        explanation=Phrase.of(
+            "{surah} has {count} ayahs in Tanzil's count.", surah=SurahTitled(surah.number), count=count
+        ),
         references=(_sura_citation(surah), _first_ayah(surah)),
     )
 
@@ -271,16 +315,32 @@ def _juz(data: _Data, surah: Surah) -> Question:
     juz = meta.juz_of(surah.number, 1)
     near = [j for j in range(juz - 3, juz + 4) if j != juz and 1 <= j <= meta.juz_count]
     bounds = f"juz {juz} starts at {meta.juz_start(juz)}"
+    cited, start = SurahCited(surah.number), LeftToRight(str(meta.juz_start(juz)))
     if juz < meta.juz_count:
         bounds += f", juz {juz + 1} at {meta.juz_start(juz + 1)}"
+        explanation = Phrase.of(
+            "{surah} begins in juz {juz}; Tanzil's juz {juz} starts at {start}, juz {next} at {next_start}.",
+            surah=cited,
+            juz=juz,
+            start=start,
+            next=juz + 1,
+            next_start=LeftToRight(str(meta.juz_start(juz + 1))),
+        )
+    else:
+        explanation = Phrase.of(
+            "{surah} begins in juz {juz}; Tanzil's juz {juz} starts at {start}.",
+            surah=cited,
+            juz=juz,
+            start=start,
+        )
     return _question(
         data,
         qid,
         about=[surah.number],
-        text=f"In which juz does surah {surah.name} ({surah.number}) begin?",
-        correct=f"Juz {juz}",
-        distractors=[f"Juz {j}" for j in _rng(qid + ":near").sample(near, 3)],
-        explanation=f"{surah.name} ({surah.number}) begins in juz {juz}; Tanzil's {bounds}.",
+        text=Phrase.of("In which juz does surah {surah} begin?", surah=cited),
+        correct=Phrase.of("Juz {number}", number=juz),
+        distractors=[Phrase.of("Juz {number}", number=j) for j in _rng(qid + ":near").sample(near, 3)],
+        explanation=explanation,
         references=(
             Reference(citation=f"Tanzil quran-data.xml: {bounds}", url=_DATA_URL),
             _sura_citation(surah),
@@ -294,21 +354,25 @@ def _revelation_type(data: _Data, surah: Surah) -> Question:
     others = _nearby(data.meta, surah.number, lambda s, _: s.revelation_type != kind)
     if any(s.revelation_type == kind for s in others):  # never a second correct answer
         raise ValueError(f"{surah.number}: a distractor is {kind} too")
-    names = (
-        ", ".join(f"{s.name} ({s.number})" for s in others[:2])
-        + f" and {others[2].name} ({others[2].number})"
-    )
+    cited, names = SurahCited(surah.number), _some_and_last(others)
+    if kind == "Medinan":
+        text = Phrase.of("Which of these surahs is Medinan, in Tanzil's classification?")
+        explanation = Phrase.of(
+            "Tanzil classifies {surah} as Medinan; {others} are Meccan.", surah=cited, others=names
+        )
+    else:
+        text = Phrase.of("Which of these surahs is Meccan, in Tanzil's classification?")
+        explanation = Phrase.of(
+            "Tanzil classifies {surah} as Meccan; {others} are Medinan.", surah=cited, others=names
+        )
     return _question(
         data,
         f"gen:{kind.lower()}:{surah.number}",
         about=[surah.number, *(s.number for s in others)],
-        text=f"Which of these surahs is {kind}, in Tanzil's classification?",
+        text=text,
         correct=_label(surah),
         distractors=[_label(s) for s in others],
-        explanation=(
-            f"Tanzil classifies {surah.name} ({surah.number}) as {kind}; "
-            f"{names} are {others[0].revelation_type}."
-        ),
+        explanation=explanation,
         references=(*(_sura_citation(s) for s in (surah, *others)), _first_ayah(surah)),
     )
 
@@ -324,12 +388,13 @@ def _revealed_first(data: _Data, surah: Surah) -> Question | None:
         data,
         f"gen:revealed-first:{surah.number}",
         about=[s.number for s in ranked],
-        text="Which of these surahs comes first in the revelation order (Tanzil)?",
+        text=Phrase.of("Which of these surahs comes first in the revelation order (Tanzil)?"),
         correct=_label(surah),
         distractors=[_label(s) for s in others],
-        explanation="Tanzil's revelation order numbers them "
-        + ", ".join(f"{s.name} ({s.number}) {s.revelation_order}" for s in ranked)
-        + ".",
+        explanation=Phrase.of(
+            "Tanzil's revelation order numbers them {orders}.",
+            orders=_each_with(ranked, lambda s: s.revelation_order),
+        ),
         references=(*(_sura_citation(s) for s in ranked), _first_ayah(surah)),
     )
 
@@ -344,16 +409,21 @@ def _extreme(data: _Data, surah: Surah, most: bool) -> Question | None:
         return None
     ranked = sorted((surah, *others), key=lambda s: s.ayah_count, reverse=most)
     which = "most" if most else "fewest"
+    text = (
+        Phrase.of("Which of these surahs has the most ayahs?")
+        if most
+        else Phrase.of("Which of these surahs has the fewest ayahs?")
+    )
     return _question(
         data,
         f"gen:{which}-ayahs:{surah.number}",
         about=[s.number for s in ranked],
-        text=f"Which of these surahs has the {which} ayahs?",
+        text=text,
         correct=_label(surah),
         distractors=[_label(s) for s in others],
-        explanation="In Tanzil's count: "
-        + ", ".join(f"{s.name} ({s.number}) {s.ayah_count}" for s in ranked)
-        + ".",
+        explanation=Phrase.of(
+            "In Tanzil's count: {counts}.", counts=_each_with(ranked, lambda s: s.ayah_count)
+        ),
         references=(*(_sura_citation(s) for s in ranked), _first_ayah(surah)),
     )
 
@@ -374,19 +444,27 @@ def _sajdas(data: _Data) -> Iterator[Question]:
         qid = f"gen:sajda:{sajda.ref.surah}:{sajda.ref.ayah}"
         pool = [a for a in range(1, surah.ayah_count + 1) if all(abs(a - m) > _SAJDA_MARGIN for m in marked)]
         others = [a for a in marked if a != sajda.ref.ayah]
-        also = (
-            (f"; {surah.name} has another at " + ", ".join(f"{surah.number}:{a}" for a in others))
+        ref = LeftToRight(str(sajda.ref))
+        explanation = (
+            Phrase.of(
+                "Tanzil's metadata lists {ref} as a sajda ayah; {surah} has another at {others}.",
+                ref=ref,
+                surah=SurahName(surah.number),
+                others=Listed(tuple(LeftToRight(f"{surah.number}:{a}") for a in others)),
+            )
             if others
-            else ""
+            else Phrase.of("Tanzil's metadata lists {ref} as a sajda ayah.", ref=ref)
         )
         yield _question(
             data,
             qid,
             about=[surah.number],
-            text=f"Which ayah of surah {surah.name} ({surah.number}) is a sajda (prostration) ayah?",
-            correct=f"Ayah {sajda.ref.ayah}",
-            distractors=[f"Ayah {a}" for a in _rng(qid + ":pool").sample(pool, 3)],
-            explanation=f"Tanzil's metadata lists {sajda.ref} as a sajda ayah{also}.",
+            text=Phrase.of(
+                "Which ayah of surah {surah} is a sajda (prostration) ayah?", surah=SurahCited(surah.number)
+            ),
+            correct=Phrase.of("Ayah {number}", number=sajda.ref.ayah),
+            distractors=[Phrase.of("Ayah {number}", number=a) for a in _rng(qid + ":pool").sample(pool, 3)],
+            explanation=explanation,
             references=(
                 Reference(
                     citation=f"Tanzil quran-data.xml: sajda {sajda.number} at {sajda.ref}, type={sajda.type}",
@@ -424,14 +502,16 @@ def _ayahs_from(data: _Data, template: str, text: QuranText, credit: str) -> Ite
             f"gen:{template}:{number}:{ayah}",
             about=[number],
             text=(
-                "Which surah is this ayah from? (Pickthall's English translation)"
+                Phrase.of("Which surah is this ayah from? (Pickthall's English translation)")
                 if english
-                else "Which surah is this ayah from?"
+                else Phrase.of("Which surah is this ayah from?")
             ),
             quote=text.ayah(number, ayah),
             correct=_label(surah),
             distractors=[_label(s) for s in others],
-            explanation=f"This is {number}:{ayah}, in {surah.name} ({surah.english_name}).",
+            explanation=Phrase.of(
+                "This is {ref}, in {surah}.", ref=LeftToRight(f"{number}:{ayah}"), surah=SurahTitled(number)
+            ),
             references=(
                 Reference(surah=number, first_ayah=ayah, last_ayah=ayah, citation=credit, url=_DATA_URL),
             ),

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from quranbot.i18n.catalog import Phrase
+
 Category = Literal["quran", "hadith", "fiqh", "history"]
 Difficulty = Literal["beginner", "intermediate", "advanced"]
 
@@ -52,6 +54,19 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """A generated question's words, to be said in each reader's language: its question, its
+    explanation and its four choices as catalog phrases and data names (quranbot/i18n/surah_names.py).
+    Only the wording differs by language: `str()` of each part is the English the `Question` holds,
+    and the facts, the choices' order and the answer are the same in every language."""
+
+    question: Phrase
+    explanation: Phrase
+    #: Each a `Sayable` (a surah's name, "Juz 3") or a plain string (a number, an English name).
+    choices: tuple[object, object, object, object]
+
+
+@dataclass(frozen=True)
 class Question:
     """One multiple-choice question: four distinct choices, one of them (`answer`, 0–3) correct."""
 
@@ -71,6 +86,9 @@ class Question:
     #: Text the question quotes, shown on its own line: an ayah in Tanzil's Arabic or in Pickthall's
     #: translation, or a surah's Arabic name; always copied from the data files, never typed.
     quote: str | None = None
+    #: How a generated question reads in each language; None for a bank's (its English, and its
+    #: `question_ar` / `explanation_ar` if it has them).
+    wording: Wording | None = None
 
     @property
     def correct(self) -> str:

@@ -61,6 +61,27 @@ class Surah:
         return f"{self.number}. {self.name} ({self.english_name})"
 
 
+class SurahOutOfRange(ValueError):
+    """A surah number the data has not. `str()` is the English; the bot says it to a member in their
+    language from these fields (quranbot/bot/quran_refusals.py), so this package stays Discord- and
+    catalog-free."""
+
+    def __init__(self, number: int, surahs: int) -> None:
+        super().__init__(f"Surah number must be 1–{surahs}, got {number}")
+        self.number, self.surahs = number, surahs
+
+
+class AyahOutOfRange(ValueError):
+    """An ayah number a surah has not (`str()` in English; see SurahOutOfRange)."""
+
+    def __init__(self, surah: Surah, ayah: int) -> None:
+        super().__init__(
+            f"Surah {surah.number} ({surah.name}) has {surah.ayah_count} ayahs; "
+            f"{ayah} is out of range 1–{surah.ayah_count}"
+        )
+        self.surah, self.ayah = surah, ayah
+
+
 @dataclass(frozen=True)
 class Sajda:
     """An ayah of prostration; Tanzil marks each as recommended or obligatory."""
@@ -123,7 +144,7 @@ class QuranMetadata:
     def surah(self, number: int) -> Surah:
         """The surah with this number; a clear ValueError for anything outside 1..114."""
         if not 1 <= number <= len(self.surahs):
-            raise ValueError(f"Surah number must be 1–{len(self.surahs)}, got {number}")
+            raise SurahOutOfRange(number, len(self.surahs))
         return self.surahs[number - 1]
 
     def ayah_count(self, surah: int) -> int:
@@ -134,10 +155,7 @@ class QuranMetadata:
         """Validate a surah:ayah pair from user input and return it as an AyahRef."""
         s = self.surah(surah)
         if not 1 <= ayah <= s.ayah_count:
-            raise ValueError(
-                f"Surah {s.number} ({s.name}) has {s.ayah_count} ayahs; "
-                f"{ayah} is out of range 1–{s.ayah_count}"
-            )
+            raise AyahOutOfRange(s, ayah)
         return AyahRef(surah, ayah)
 
     def ayah_index(self, surah: int, ayah: int) -> int:

@@ -526,8 +526,15 @@ def _query_words(query: str) -> tuple[Field, list[str]]:
     # Without the Arabic marks: tatweel counts as a letter to the English tokeniser.
     english = [form[0] for form in _english_words(_MARKS.sub("", query))]
     if not english:
-        raise ValueError("Nothing to search for: type one or more words, in English or in Arabic.")
+        raise NothingToSearch()
     return "translation", english
+
+
+class NothingToSearch(ValueError):
+    """A query with no word to search for (`str()` in English; the bot says it in the member's language)."""
+
+    def __init__(self) -> None:
+        super().__init__("Nothing to search for: type one or more words, in English or in Arabic.")
 
 
 @functools.cache

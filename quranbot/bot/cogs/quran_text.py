@@ -30,6 +30,7 @@ from quranbot.bot.ayah_view import (
 from quranbot.bot.cogs.recitation import RecitationCog
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.localizer import replies
+from quranbot.bot.quran_refusals import RangeBeyondSurah, ReversedRange, refusal
 from quranbot.quran.metadata import load_metadata
 from quranbot.quran.search import AyahIndex, load_index, search_ayahs
 from quranbot.quran.text import TRANSLATION_FILE, load_text
@@ -43,17 +44,15 @@ def _member_key(interaction: discord.Interaction) -> tuple[int | None, int]:
 
 
 def check_range(surah: int, first: int, last: int) -> None:
-    """A ValueError a member can act on, unless `surah:first–last` is a range within one surah."""
+    """A ValueError a member can act on (said by `refusal`), unless `surah:first–last` is a range within
+    one surah."""
     metadata = load_metadata()
     metadata.check_ayah(surah, first)  # "Surah number must be 1–114" / "Surah 1 (...) has 7 ayahs; ..."
     if last < first:
-        raise ValueError(f"`to` ({last}) comes before `ayah` ({first}): give the first ayah, then the last.")
+        raise ReversedRange(first, last)
     chapter = metadata.surah(surah)
     if last > chapter.ayah_count:
-        raise ValueError(
-            f"Surah {surah} ({chapter.name}) ends at ayah {chapter.ayah_count}: "
-            f"`to` can be {chapter.ayah_count} at most, not {last}."
-        )
+        raise RangeBeyondSurah(chapter, last)
 
 
 class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
@@ -95,7 +94,7 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         try:
             check_range(surah, first, last)
         except ValueError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(refusal(exc, replies(interaction)), ephemeral=True)
             return
         embeds, view = ayah_message(surah, first, last, page, replies(interaction))
         if edit:
@@ -118,7 +117,7 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         try:
             hits = search_ayahs(query, surah, limit=SEARCH_LIMIT + 1)
         except ValueError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(refusal(exc, text), ephemeral=True)
             return
         if not hits:
             shown = discord.utils.escape_mentions(discord.utils.escape_markdown(query))
@@ -175,7 +174,7 @@ class QuranTextCog(commands.Cog, name=QURAN_TEXT_COG):
         try:
             load_metadata().surah(surah)
         except ValueError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(refusal(exc, replies(interaction)), ephemeral=True)
             return
         await interaction.response.send_message(embed=surah_info_embed(surah, replies(interaction)))
 

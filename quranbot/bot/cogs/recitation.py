@@ -18,6 +18,7 @@ from quranbot.bot.audit_trail import refuse
 from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.localizer import replies
+from quranbot.bot.quran_refusals import refusal
 from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.clock import clock
 from quranbot.config.rules import BadValue, time_of_day
@@ -249,7 +250,7 @@ class RecitationCog(commands.Cog):
             load_metadata().check_ayah(surah, ayah)
         except ValueError as exc:
             refuse(interaction, f"bad input: {exc}")
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(refusal(exc, replies(interaction)), ephemeral=True)
             return
         able = [r.name for r in self.library.reciters() if ayah in r.ayahs(surah)]
         text = replies(interaction)
