@@ -13,6 +13,7 @@ from quranbot.alerts.settings import AlertSettings
 from quranbot.audit.writer import DEFAULT_KEEP, DEFAULT_MAX_BYTES
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_GRACE_MINUTES, DEFAULT_QUIZ_DEADLINE
 from quranbot.secret import Secret
+from quranbot.shards.ownership import Shard
 from quranbot.store.records import GuildSettings
 
 
@@ -54,3 +55,5 @@ class BotSettings:
     audit_keep: int = DEFAULT_KEEP
     #: Where alerts go (a webhook, or a channel), whom errors ping, which alerts, the heartbeat.
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    #: The gateway shard this process runs (docs/SCALING.md); None: unsharded, every guild.
+    shard: Shard | None = None

@@ -76,10 +76,21 @@ class Config:
     #: The audit trail: `audit.jsonl` rotates at this many KiB; this many rotated files are kept.
     audit_max_kib: int = DEFAULT_AUDIT_MAX_KIB
     audit_keep: int = DEFAULT_AUDIT_KEEP
+    #: Gateway sharding (docs/SCALING.md): how many shards in all, over every machine; None: unsharded.
+    shard_count: int | None = None
+    #: The shards this machine runs, one process each; None: every shard of `shard_count`.
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def voice_channels(self) -> tuple[int, ...]:
         return tuple(guild.voice_channel for guild in self.guilds)
+
+    @property
+    def machine_shards(self) -> tuple[int, ...]:
+        """The shards this machine runs: `shard_ids`, else all of `shard_count`; () when unsharded."""
+        if self.shard_count is None:
+            return ()
+        return self.shard_ids if self.shard_ids is not None else tuple(range(self.shard_count))
 
 
 class ConfigError(ValueError):
