@@ -151,15 +151,16 @@ def run_command(
 
 def with_shard_options(config: Config, count: str | None, ids: str | None) -> Config:
     """config.toml's shard keys with --shard-count/--shard-ids on top, checked by the same rules."""
-    for option, value, attr, rule in (
-        ("--shard-count", count, "shard_count", shard_count),
-        ("--shard-ids", ids, "shard_ids", shard_ids),
-    ):
-        if value is not None:
-            try:
-                config = replace(config, **{attr: optional(rule)(value)})
-            except BadValue as exc:
-                raise ConfigError(str(exc), option) from None
+    try:
+        if count is not None:
+            config = replace(config, shard_count=optional(shard_count)(count))
+    except BadValue as exc:
+        raise ConfigError(str(exc), "--shard-count") from None
+    try:
+        if ids is not None:
+            config = replace(config, shard_ids=optional(shard_ids)(ids))
+    except BadValue as exc:
+        raise ConfigError(str(exc), "--shard-ids") from None
     check_shards(config)
     return config
 

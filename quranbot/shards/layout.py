@@ -72,7 +72,7 @@ def check_layout(paths: Paths, shard_count: int | None) -> None:
     if shard_count is None:
         if sharded:
             counts = sorted({d.count for d in sharded if d.count is not None})
-            was = counts[0] if len(counts) == 1 else "N"
+            was = str(counts[0]) if len(counts) == 1 else "N"
             names = ", ".join(d.path.name for d in sharded)
             raise LayoutMismatch(
                 f"This machine's state is sharded ({names} in {root}) but config.toml has no shard_count: "
@@ -87,9 +87,10 @@ def check_layout(paths: Paths, shard_count: int | None) -> None:
         )
     other = [d for d in sharded if d.count is not None and d.count != shard_count]
     if other:
-        was = other[0].count
+        first = other[0]
         raise LayoutMismatch(
-            f"{other[0].path} holds the guilds of shard {other[0].shard} of {was}, but config.toml says "
-            f"shard_count = {shard_count}: move them with `quranbot shards migrate --from-count {was} "
-            f"--to-count {shard_count}` (with every bot stopped), or set shard_count back to {was}"
+            f"{first.path} holds the guilds of shard {first.shard} of {first.count}, but config.toml says "
+            f"shard_count = {shard_count}: move them with `quranbot shards migrate "
+            f"--from-count {first.count} --to-count {shard_count}` (with every bot stopped), or set "
+            f"shard_count back to {first.count}"
         )
