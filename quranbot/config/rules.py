@@ -124,7 +124,7 @@ def shard_ids(value: object) -> tuple[int, ...]:
     ids: list[int] = []
     for item in items:
         number = _whole_number(item)
-        if number is None:
+        if number is None or number < 0:
             raise BadValue(f"{shown(item)} is not a shard id (a whole number from 0)")
         if number in ids:
             raise BadValue(f"shard {number} is listed twice")
