@@ -164,10 +164,12 @@ def migrate(
     if not sources:
         return report
     stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
-    staging = state_root / f"{STAGING_PREFIX}{stamp}"
-    set_aside = state_root / f"{SET_ASIDE_PREFIX}{stamp}"
-    if staging.exists() or set_aside.exists():
-        raise MigrationError(f"{staging} or {set_aside} exists already: wait a second and try again")
+    suffix = 1
+    while (state_root / f"{SET_ASIDE_PREFIX}{stamp}{_numbered(suffix)}").exists():
+        suffix += 1  # a second migration within the same second
+    staging = state_root / f"{STAGING_PREFIX}{stamp}{_numbered(suffix)}"
+    set_aside = state_root / f"{SET_ASIDE_PREFIX}{stamp}{_numbered(suffix)}"
+    shutil.rmtree(staging, ignore_errors=True)  # left by a migration killed halfway: never used
     staging.mkdir(mode=0o700)
     try:
         written = _build(sources, staging, from_count, to_count, report)
@@ -177,6 +179,10 @@ def migrate(
     _swap(state_root, sources, written, staging, set_aside, to_count, report)
     _hand_back(state_root, report.written.values())
     return report
+
+
+def _numbered(suffix: int) -> str:
+    return "" if suffix == 1 else f"-{suffix}"
 
 
 def _build(
