@@ -449,7 +449,7 @@ def install_command(
         run(install_service)
         print_status(Paths.system().control_socket)
         return
-    run(install_shards, shards, *(() if shard_ids is None else (shard_ids,)))
+    run(lambda: install_shards(shards, shard_ids))
     run(lambda: print_machine_status(system_units()))
 
 
