@@ -7,21 +7,28 @@ explained; shard options are checked before anything connects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from processes import finish, run_quranbot, start_quranbot, stop_quranbot
+from sandbox_client import within
 
 from quranbot.cli.run import process_shard, with_shard_options
 from quranbot.config.schema import Config, ConfigError
 from quranbot.config.write import write_config
+from quranbot.control.machine import machine_bots
 from quranbot.paths import Paths
 from quranbot.sandbox.defaults import DefaultGuild, add_guild_with_bot
 from quranbot.sandbox.server import Sandbox
 from quranbot.shards.ownership import Shard, shard_of
 from quranbot.store.layout import PLAYBACK, STATE_FILES
 from quranbot.store.storage import parse_state_bytes
+from quranbot.tui.connection import LinkState, LinkStatus
+from quranbot.tui.shard_links import ShardLinks
 
 
 def shard_args(sandbox: Sandbox, home: Path, guilds: list[DefaultGuild], shard: int | None) -> list[str]:
@@ -37,6 +44,11 @@ def guilds_on_both_shards(sandbox: Sandbox) -> list[DefaultGuild]:
     application = sandbox.default.application
     added = [add_guild_with_bot(sandbox.world, application, f"Shard {s}", shard=(s, 2)) for s in (0, 1)]
     return [sandbox.default, *added]
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.02)
 
 
 def stored_guilds(state_dir: Path) -> set[int]:
@@ -72,11 +84,42 @@ async def test_two_shard_processes_each_recite_and_keep_only_their_own_guilds(
             assert reciting == {g for g, s in owner.items() if s == entry["shard"]}
             assert all(g["state"] == "playing" for g in entry["status"]["guilds"])
 
+        # the TUI's link to every shard: guilds of both, stats summed, a control sent to the guild's shard
+        states: list[LinkState] = []
+        events: list[tuple[str, Any]] = []
+        links = ShardLinks(machine_bots(paths).sockets, states.append, lambda *e: events.append(e), 0.2)
+        watching = asyncio.create_task(links.run())
+        await within(
+            _until(lambda: bool(states) and set(states[-1].guild_ids) == {str(g) for g in owner}), 10
+        )
+        assert (
+            states[-1].status is LinkStatus.CONNECTED
+            and states[-1].shards == "shard 0 connected, shard 1 connected"
+        )
+        await within(_until(lambda: any(n == "stats" and d["guilds"] == 3 for n, d in events)), 10)
+        merged = next(d for n, d in events if n == "stats" and d["guilds"] == 3)
+        assert sorted(merged["pids"]) == sorted(b.pid for b in bots)
+        on_one = next(g for g, s in owner.items() if s == 1)
+        paused = await links.call("control", action="pause", guild=str(on_one))
+        assert paused["guild_id"] == str(on_one) and paused["state"] == "paused"
+
         code, _, err = await stop_quranbot(bots[1])
         assert code == 0, err
         down = run_quranbot("--home", str(home), "status")
         assert down.returncode == 0, down.stderr  # one shard still runs: a shard down is no error
         assert "shard 0: running" in down.stdout and "shard 1: down (no control socket at" in down.stdout
+        await within(_until(lambda: "shard 1 disconnected" in states[-1].shards), 10)
+        assert states[-1].status is LinkStatus.CONNECTED  # shard 0 still is
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+
+        listening = run_quranbot("--home", str(home), "stats", "--json")
+        assert listening.returncode == 0, listening.stderr
+        assert [(s["shard"], s["source"]) for s in json.loads(listening.stdout)["shards"]] == [
+            (0, "bot"),
+            (1, "files"),
+        ]
     finally:
         for bot in bots:
             if bot.returncode is None:
