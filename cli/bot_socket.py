@@ -14,7 +14,8 @@ from typing import Any, Generic, TypeVar
 
 from quranbot.cli.output import fail
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
-from quranbot.control.machine import BotSocket
+from quranbot.control.machine import BotSocket, machine_bots
+from quranbot.paths import Paths
 
 NOT_RUNNING = 3
 NOT_ALLOWED = 4
@@ -95,3 +96,17 @@ def ask_each(bots: tuple[BotSocket, ...], work: Callable[[ControlClient], Awaita
         return list(await asyncio.gather(*(one(bot) for bot in bots)))
 
     return asyncio.run(every())
+
+
+def socket_for_guild(paths: Paths, guild: str | None) -> Path:
+    """Where to steer `guild`: the bot's socket, or, sharded, the socket of the shard that owns it (each
+    shard steers only its own servers, so the server must be named by its id)."""
+    bots = machine_bots(paths)
+    if not bots.sharded:
+        return bots.sockets[0].path
+    if guild is None or not guild.strip().isdigit():
+        raise fail("QuranBot runs as shards here: name the server by its id (--guild ID)", code=2)
+    owner = bots.owner(int(guild))
+    if owner is None:
+        raise fail(f"Server {guild} belongs to a shard that does not run on this machine")
+    return owner.path

@@ -102,6 +102,10 @@ async def test_two_shard_processes_each_recite_and_keep_only_their_own_guilds(
         on_one = next(g for g, s in owner.items() if s == 1)
         paused = await links.call("control", action="pause", guild=str(on_one))
         assert paused["guild_id"] == str(on_one) and paused["state"] == "paused"
+        resumed = run_quranbot("--home", str(home), "resume", "--guild", str(on_one))  # to shard 1's socket
+        assert resumed.returncode == 0 and "Now playing" in resumed.stdout, resumed.stderr
+        unnamed = run_quranbot("--home", str(home), "next")
+        assert unnamed.returncode == 2 and "name the server by its id (--guild ID)" in unnamed.stderr
 
         code, _, err = await stop_quranbot(bots[1])
         assert code == 0, err
