@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import discord
@@ -86,8 +86,7 @@ async def test_each_shard_receives_only_its_own_guilds_and_their_events(sandbox:
         assert heard == {0: [ours[0].guild.id], 1: [ours[1].guild.id, ours[2].guild.id]}
 
 
-async def _until(condition: object) -> None:
-    assert callable(condition)
+async def _until(condition: Callable[[], bool]) -> None:
     while not condition():
         await asyncio.sleep(0.01)
 
