@@ -62,7 +62,7 @@ async def one_run(library: Path, guild_count: int, shards: int | None) -> tuple[
             ]
             try:
                 listeners = [sandbox.listener(g.voice) for g in guilds]
-                await asyncio.gather(*(listener.wait_for_packets(1, timeout=120) for listener in listeners))
+                await asyncio.gather(*(listener.wait_for_packets(1, timeout=150) for listener in listeners))
                 elapsed = time.perf_counter() - started
                 await asyncio.sleep(3)
                 memory = [rss_mib(p.pid) for p in processes]
