@@ -59,6 +59,9 @@ readonly UNIT_NAME="quranbot.service"
 readonly UNIT_FILE="/etc/systemd/system/${UNIT_NAME}"
 # Where `quranbot service install` finds the unit to render (a wheel carries no systemd/ folder).
 readonly UNIT_TEMPLATE="${PREFIX}/share/quranbot/${UNIT_NAME}"
+# The shards' template unit (quranbot@N.service runs shard N; `quranbot service install --shards N`).
+readonly SHARD_UNIT_NAME="quranbot@.service"
+readonly SHARD_UNIT_FILE="/etc/systemd/system/${SHARD_UNIT_NAME}"
 readonly FINAL_BACKUP_PARENT="/root"
 
 # Set by parse_args().
@@ -424,6 +427,13 @@ install_system_python_packages() {
 install_unit_template() {
     step "Installing the systemd unit template to ${UNIT_TEMPLATE}"
     install -D -m 0644 "${PROJECT_DIR}/systemd/${UNIT_NAME}" "${UNIT_TEMPLATE}"
+    install -D -m 0644 "${PROJECT_DIR}/systemd/${SHARD_UNIT_NAME}" "$(dirname -- "${UNIT_TEMPLATE}")/${SHARD_UNIT_NAME}"
+}
+
+# The shard instances systemd knows of (quranbot@0.service ...), one per line; none without systemd.
+shard_units() {
+    systemd_running || return 0
+    systemctl list-units --all --plain --no-legend 'quranbot@*.service' 2>/dev/null | awk '{print $1}'
 }
 
 install_wrapper() {
@@ -479,6 +489,13 @@ EOF
 # Stop the service first, so the bot saves its position and the final backup holds the last state.
 stop_service() {
     systemd_running || return 0
+    local shards
+    shards="$(shard_units)"
+    if [[ -n "${shards}" ]]; then
+        step "Stopping the shards: ${shards//$'\n'/ }"
+        # shellcheck disable=SC2086  # one unit per word
+        systemctl stop ${shards} || warn "systemctl stop failed for a shard; removing them anyway"
+    fi
     [[ "$(systemctl show -p LoadState --value "${UNIT_NAME}" 2>/dev/null)" == "not-found" ]] && return 0
     step "Stopping ${UNIT_NAME}"
     systemctl stop "${UNIT_NAME}" || warn "systemctl stop ${UNIT_NAME} failed; removing it anyway"
@@ -508,6 +525,13 @@ final_backup() {
             tar -C "${STATE_DIR}" --exclude=./audio --exclude=./backups -czf "${dir}/state.tar.gz" .
         fi
     fi
+    # Sharded: each shard's state is in shard-N/, which `backup create` (the unsharded state) leaves out:
+    # keep each shard's state files and audit trail (the shards were stopped above, so they are whole).
+    local shard
+    for shard in "${STATE_DIR}"/shard-*/; do
+        [[ -d "${shard}" ]] || continue
+        tar -C "${shard}" --exclude=./backups -czf "${dir}/$(basename -- "${shard}")-state.tar.gz" .
+    done
     if [[ -f "${CONFIG_DIR}/config.toml" ]]; then
         cp -p -- "${CONFIG_DIR}/config.toml" "${dir}/"
     fi
@@ -516,6 +540,17 @@ final_backup() {
 }
 
 remove_service() {
+    local shards
+    shards="$(shard_units)"
+    if [[ -n "${shards}" ]]; then
+        step "Disabling and removing the shards' ${SHARD_UNIT_NAME}"
+        # shellcheck disable=SC2086  # one unit per word
+        systemctl disable --now ${shards} || warn "systemctl disable --now failed for a shard"
+    fi
+    if [[ -e "${SHARD_UNIT_FILE}" ]]; then
+        rm -f -- "${SHARD_UNIT_FILE}"
+        systemd_running && systemctl daemon-reload
+    fi
     if systemd_running && [[ "$(systemctl show -p LoadState --value "${UNIT_NAME}" 2>/dev/null)" != "not-found" ]]; then
         step "Disabling and removing ${UNIT_NAME}"
         systemctl disable --now "${UNIT_NAME}" || warn "systemctl disable --now ${UNIT_NAME} failed"

@@ -23,6 +23,7 @@ from quranbot.cli.run import run_command
 from quranbot.cli.sandbox import sandbox_command
 from quranbot.cli.service import service_app
 from quranbot.cli.setup import setup_command
+from quranbot.cli.shards import shards_app
 from quranbot.cli.soak import soak_command
 from quranbot.cli.stats import stats_app
 from quranbot.cli.status import status_command
@@ -90,6 +91,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(reciter_app, name="reciter")
 app.add_typer(service_app, name="service")
+app.add_typer(shards_app, name="shards")
 app.add_typer(stats_app, name="stats")
 app.add_typer(verse_app, name="verse")
 

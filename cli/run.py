@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -20,14 +20,16 @@ from quranbot.bot.runner import StartupError, run_bot
 from quranbot.bot.settings import BotSettings
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail
+from quranbot.config.keys import check_shards
 from quranbot.config.load import load_config
-from quranbot.config.rules import BadValue, listen_address, optional
+from quranbot.config.rules import BadValue, listen_address, optional, shard_count, shard_ids
 from quranbot.config.schema import DEFAULT_ALERTS_MIN_LEVEL, DEFAULT_QUIZ_DEADLINE, Config, ConfigError
 from quranbot.config.token import TOKEN_ENV, TokenError, read_token
 from quranbot.log_setup import configure_logging
 from quranbot.metrics.address import ListenAddress, parse_listen
 from quranbot.paths import Paths
 from quranbot.secret import Secret
+from quranbot.shards.ownership import Shard
 from quranbot.store.flusher import DEFAULT_STATISTICS_INTERVAL
 from quranbot.store.records import GuildSettings
 
@@ -101,6 +103,16 @@ def run_command(
             "config.toml's metrics.listen, or none; `none` turns them off for this run).",
         ),
     ] = None,
+    shard_count_option: Annotated[
+        str | None,
+        typer.Option("--shard-count", help="How many gateway shards in all (default: config.toml's)."),
+    ] = None,
+    shard_ids_option: Annotated[
+        str | None,
+        typer.Option(
+            "--shard-ids", help="The shard this process runs, of --shard-count (default: config's)."
+        ),
+    ] = None,
 ) -> None:
     """Run the bot in the foreground until Ctrl+C or SIGTERM.
 
@@ -109,10 +121,13 @@ def run_command(
     --sandbox: the token the sandbox wrote).
     """
     context = cli_context(ctx)
-    paths = context.paths
     redactor = configure_logging(context.verbose)
     try:
-        config = load_config(paths.config_file)
+        config = with_shard_options(
+            load_config(context.paths.config_file), shard_count_option, shard_ids_option
+        )
+        shard = process_shard(config)
+        paths = context.paths.for_shard(None if shard is None else shard.id)
         target = None
         default_token_file = paths.token_file
         if sandbox is not None:
@@ -135,12 +150,45 @@ def run_command(
             backup_every=backup_every,
             pause_when_empty=pause_when_empty,
             metrics=metrics,
+            shard=shard,
         )
         for secret in settings.alerts.secrets():
             redactor.add(secret)
         asyncio.run(_run(settings, paths, target))
     except (StartupError, ConfigError, TokenError, WebhookUrlError) as exc:
         raise fail(str(exc)) from None
+
+
+def with_shard_options(config: Config, count: str | None, ids: str | None) -> Config:
+    """config.toml's shard keys with --shard-count/--shard-ids on top, checked by the same rules."""
+    try:
+        if count is not None:
+            config = replace(config, shard_count=optional(shard_count)(count))
+    except BadValue as exc:
+        raise ConfigError(str(exc), "--shard-count") from None
+    try:
+        if ids is not None:
+            config = replace(config, shard_ids=optional(shard_ids)(ids))
+    except BadValue as exc:
+        raise ConfigError(str(exc), "--shard-ids") from None
+    check_shards(config)
+    return config
+
+
+def process_shard(config: Config) -> Shard | None:
+    """The one shard this process runs (see QuranBot's docstring for why one), or None unsharded."""
+    shards = config.machine_shards
+    if config.shard_count is None:
+        return None
+    if len(shards) != 1:
+        listed = ", ".join(map(str, shards))
+        raise ConfigError(
+            f"this machine runs shards {listed} of {config.shard_count}, one process each: start each with "
+            f"`quranbot run --shard-ids N` (`quranbot service install --shards {config.shard_count}` "
+            "installs one service per shard)",
+            "shard_ids",
+        )
+    return Shard(shards[0], config.shard_count)
 
 
 def bot_settings(
@@ -153,11 +201,15 @@ def bot_settings(
     statistics_interval: float = DEFAULT_STATISTICS_INTERVAL,
     webhook: Secret | None = None,
     metrics: str | None = None,
+    shard: Shard | None = None,
 ) -> BotSettings:
-    """config.toml's settings, each overridden by its command-line option when one was given."""
+    """config.toml's settings, each overridden by its command-line option when one was given. A shard
+    takes only its own guilds from config.toml: another shard joins the others' voice channels."""
+    guilds = tuple(g for g in config.guilds if shard is None or shard.owns(g.id))
     return BotSettings(
         token=token,
-        voice_channels=tuple(voice_channels) if voice_channels else config.voice_channels,
+        shard=shard,
+        voice_channels=tuple(voice_channels) if voice_channels else tuple(g.voice_channel for g in guilds),
         flush_interval=flush_interval,
         statistics_interval=statistics_interval,
         backup_interval=timedelta(
@@ -176,14 +228,14 @@ def bot_settings(
                 daily_verse_time=guild.daily_verse_time,
                 language=guild.language,
             )
-            for guild in config.guilds
+            for guild in guilds
         ),
         default_reciter=config.reciter,
         timezone=config.timezone,
         quiz_deadline_seconds=config.quiz_deadline_seconds or DEFAULT_QUIZ_DEADLINE,
         quiz_schedules={
             guild.id: (guild.quiz_channel, guild.quiz_every_minutes)
-            for guild in config.guilds
+            for guild in guilds
             if guild.quiz_channel is not None and guild.quiz_every_minutes is not None
         },
         count_deafened=config.count_deafened,

@@ -1,9 +1,11 @@
 """`quranbot service ...`: QuranBot under systemd: install the unit, start and stop it, its state and logs.
 
 Everything goes through `systemctl` and `journalctl`, so what these commands report is what systemd
-knows. The unit is systemd/quranbot.service with ExecStart pointing at the installed `quranbot`. The
-service always uses the system paths (/etc/quranbot, /var/lib/quranbot, /run/quranbot), whatever
---home says: systemd runs it, not this shell.
+knows. The unit is systemd/quranbot.service with ExecStart pointing at the installed `quranbot`; with
+shards (config.toml's shard_count, docs/SCALING.md) it is the template systemd/quranbot@.service, one
+instance per shard this machine runs (`install --shards N` sets them up), and every command acts on
+all of them. The service always uses the system paths (/etc/quranbot, /var/lib/quranbot,
+/run/quranbot), whatever --home says: systemd runs it, not this shell.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,10 +28,18 @@ from rich.markup import escape
 from quranbot.atomic_file import atomic_write_bytes
 from quranbot.cli.output import err, fail, out
 from quranbot.cli.status import guild_panel
+from quranbot.config.keys import check_shards
+from quranbot.config.load import load_config
+from quranbot.config.rules import BadValue, shard_count, shard_ids
+from quranbot.config.schema import Config, ConfigError
+from quranbot.config.write import write_config
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
 from quranbot.paths import Paths
+from quranbot.shards.layout import LayoutMismatch, check_layout
 
 UNIT_NAME = "quranbot.service"
+#: The shards' template unit: instance N runs shard N (`--shard-ids %i`).
+TEMPLATE_NAME = "quranbot@.service"
 SERVICE_USER = "quranbot"
 #: Present only when systemd is PID 1 (what sd_booted() checks).
 SYSTEMD_RUNNING = Path("/run/systemd/system")
@@ -94,10 +105,10 @@ def require_user(name: str = SERVICE_USER) -> None:
 # -- the unit file -------------------------------------------------------------------------------------
 
 
-def unit_template(prefix: Path = Path(sys.prefix), checkout: Path = CHECKOUT) -> Path:
+def unit_template(prefix: Path = Path(sys.prefix), checkout: Path = CHECKOUT, name: str = UNIT_NAME) -> Path:
     """The unit to render: install.sh copies it into the venv's share/quranbot/ (a wheel carries no
     top-level systemd/ folder); an editable install reads the checkout's systemd/."""
-    candidates = (prefix / "share" / "quranbot" / UNIT_NAME, checkout / "systemd" / UNIT_NAME)
+    candidates = (prefix / "share" / "quranbot" / name, checkout / "systemd" / name)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -143,9 +154,9 @@ def render_unit(template: str, executable: Path) -> str:
     return note + rendered
 
 
-def write_unit(text: str, unit_dir: Path = UNIT_DIR) -> bool:
+def write_unit(text: str, unit_dir: Path = UNIT_DIR, name: str = UNIT_NAME) -> bool:
     """Write the unit atomically (systemd never reads half a file); True when its content changed."""
-    path = unit_dir / UNIT_NAME
+    path = unit_dir / name
     try:
         if path.read_text() == text:
             return False
@@ -168,55 +179,84 @@ def systemctl(*args: str) -> None:
         raise ServiceError(f"systemctl {' '.join(args)} failed: {reason or 'no reason given'}")
 
 
-def show(properties: tuple[str, ...] = PROPERTIES) -> dict[str, str]:
+def show(properties: tuple[str, ...] = PROPERTIES, unit: str = UNIT_NAME) -> dict[str, str]:
     """The unit's properties as systemd reports them (`systemctl show`)."""
-    result = subprocess.run(["systemctl", "show", UNIT_NAME, "-p", ",".join(properties)],
+    result = subprocess.run(["systemctl", "show", unit, "-p", ",".join(properties)],
                             capture_output=True, text=True)  # fmt: skip
     if result.returncode != 0:
-        raise ServiceError(f"systemctl show {UNIT_NAME} failed: {result.stderr.strip()}")
+        raise ServiceError(f"systemctl show {unit} failed: {result.stderr.strip()}")
     pairs = (line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     return {key: value for key, value in pairs}
 
 
-def require_installed() -> None:
-    if show(("LoadState",)).get("LoadState") == "not-found":
-        raise ServiceError(f"{UNIT_NAME} is not installed: sudo quranbot service install")
+def shard_unit(shard: int) -> str:
+    return f"quranbot@{shard}.service"
 
 
-def journal_command(lines: int, follow: bool) -> list[str]:
-    command = ["journalctl", "-u", UNIT_NAME, "-n", str(lines), "-o", "short-iso"]
+def machine_units(config: Config) -> tuple[str, ...]:
+    """The units this machine runs: one per shard of config.toml's (`shard_ids`, else all of
+    `shard_count`), or the one unsharded unit."""
+    shards = config.machine_shards
+    return tuple(shard_unit(shard) for shard in shards) if shards else (UNIT_NAME,)
+
+
+def system_units() -> tuple[str, ...]:
+    try:
+        return machine_units(load_config(Paths.system().config_file))
+    except ConfigError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def require_installed(units: tuple[str, ...] = (UNIT_NAME,)) -> None:
+    for unit in units:
+        if show(("LoadState",), unit).get("LoadState") == "not-found":
+            raise ServiceError(f"{unit} is not installed: sudo quranbot service install")
+
+
+def journal_command(lines: int, follow: bool, units: tuple[str, ...] = (UNIT_NAME,)) -> list[str]:
+    command = [
+        "journalctl",
+        *(arg for unit in units for arg in ("-u", unit)),
+        "-n",
+        str(lines),
+        "-o",
+        "short-iso",
+    ]
     return [*command, "-f"] if follow else command
 
 
-def recent_journal(lines: int = JOURNAL_LINES_ON_FAILURE) -> str:
+def recent_journal(lines: int = JOURNAL_LINES_ON_FAILURE, units: tuple[str, ...] = (UNIT_NAME,)) -> str:
     result = subprocess.run(
-        [*journal_command(lines, follow=False), "--no-pager"], capture_output=True, text=True
+        [*journal_command(lines, follow=False, units=units), "--no-pager"], capture_output=True, text=True
     )
     return result.stdout.rstrip() or result.stderr.rstrip()
 
 
-def start(*verb: str) -> None:
-    """`systemctl start|restart|enable --now`: blocks until READY=1 (Type=notify), or the start failed."""
+def start(*verb: str, units: tuple[str, ...] = (UNIT_NAME,)) -> None:
+    """`systemctl start|restart|enable --now`: blocks until READY=1 (Type=notify) from every unit, or a
+    start failed."""
     with out.status("Starting QuranBot: systemd waits until it is logged in and reciting…"):
         try:
-            systemctl(*verb, UNIT_NAME)
+            systemctl(*verb, *units)
         except ServiceError as exc:
-            err.print(escape(describe(show())), highlight=False, soft_wrap=True)
-            err.print(escape(recent_journal()), highlight=False, soft_wrap=True)
+            for unit in units:
+                err.print(escape(describe(show(unit=unit), unit)), highlight=False, soft_wrap=True)
+            err.print(escape(recent_journal(units=units)), highlight=False, soft_wrap=True)
             raise ServiceError(f"QuranBot did not start ({exc}). The journal's last lines are above; once "
                                "the cause is fixed: sudo quranbot service restart") from None  # fmt: skip
-    if show(("ActiveState",)).get("ActiveState") != "active":
-        raise ServiceError(f"{UNIT_NAME} did not stay active: {describe(show())}")
+    for unit in units:
+        if show(("ActiveState",), unit).get("ActiveState") != "active":
+            raise ServiceError(f"{unit} did not stay active: {describe(show(unit=unit), unit)}")
 
 
 # -- status --------------------------------------------------------------------------------------------
 
 
-def describe(state: dict[str, str]) -> str:
+def describe(state: dict[str, str], unit: str = UNIT_NAME) -> str:
     """One line, e.g. `quranbot.service: active (running) since ..., pid 812, 0 restarts, enabled`."""
     if state.get("LoadState") == "not-found":
-        return f"{UNIT_NAME}: not installed"
-    line = f"{UNIT_NAME}: {state.get('ActiveState', '?')} ({state.get('SubState', '?')})"
+        return f"{unit}: not installed"
+    line = f"{unit}: {state.get('ActiveState', '?')} ({state.get('SubState', '?')})"
     if state.get("ActiveState") == "active" and state.get("ActiveEnterTimestamp"):
         line += f" since {state['ActiveEnterTimestamp']}"
     if state.get("MainPID", "0") != "0":
@@ -253,13 +293,23 @@ def print_bot_status(socket: Path) -> None:
         out.print("The bot answers, but no guild is reciting yet (connecting, or no voice channel set up).")
 
 
-def print_status(socket: Path) -> bool:
+def print_status(socket: Path, unit: str = UNIT_NAME) -> bool:
     """systemd's state, then the bot's; True when the service is active."""
-    state = show()
-    out.print(escape(describe(state)), highlight=False, soft_wrap=True)
+    state = show(unit=unit)
+    out.print(escape(describe(state, unit)), highlight=False, soft_wrap=True)
     if state.get("LoadState") != "not-found":
         print_bot_status(socket)
     return state.get("ActiveState") == "active"
+
+
+def print_machine_status(units: tuple[str, ...]) -> bool:
+    """Each unit's state and its bot's (a shard's socket is its own); True when every one is active."""
+    system = Paths.system()
+    active = []
+    for unit in units:
+        shard = None if unit == UNIT_NAME else int(unit.removeprefix("quranbot@").removesuffix(".service"))
+        active.append(print_status(system.for_shard(shard).control_socket, unit))
+    return all(active)
 
 
 # -- the commands --------------------------------------------------------------------------------------
@@ -285,9 +335,67 @@ def install_service(unit_dir: Path = UNIT_DIR, token_file: Path | None = None) -
         start("enable", "--now")
 
 
+def shard_config(config: Config, shards: str, ids: str | None) -> Config:
+    """config.toml with `shard_count` (and this machine's `shard_ids`) for `install --shards`, checked
+    by config.toml's own rules; without --shard-ids this machine runs every shard."""
+    try:
+        count = shard_count(shards)
+    except BadValue as exc:
+        raise ServiceError(f"--shards: {exc}") from None
+    try:
+        chosen = None if ids is None else shard_ids(ids)
+    except BadValue as exc:
+        raise ServiceError(f"--shard-ids: {exc}") from None
+    sharded = replace(config, shard_count=count, shard_ids=chosen)
+    try:
+        check_shards(sharded)
+    except ConfigError as exc:
+        raise ServiceError(f"--shard-ids: {exc.reason}") from None
+    return sharded
+
+
+def install_shards(
+    shards: str, ids: str | None, unit_dir: Path = UNIT_DIR, token_file: Path | None = None
+) -> None:
+    """One `quranbot@N` per shard of this machine: config.toml says the count and ids (each instance
+    reads them), the template is rendered, the unsharded unit (if any) stopped, the shards started."""
+    require_systemd()
+    require_root("install")
+    system = Paths.system()
+    template = unit_template(name=TEMPLATE_NAME)
+    executable = installed_executable()
+    require_token(token_file or system.token_file)
+    require_user()
+    try:
+        config = shard_config(load_config(system.config_file), shards, ids)
+        check_layout(system, config.shard_count)
+    except (ConfigError, LayoutMismatch) as exc:
+        raise ServiceError(str(exc)) from None
+    write_config(system.config_file, config)
+    units = machine_units(config)
+    out.print(
+        f"config.toml: shard_count = {config.shard_count}; this machine runs {', '.join(units)}",
+        soft_wrap=True,
+    )
+    changed = write_unit(render_unit(template.read_text(), executable), unit_dir, TEMPLATE_NAME)
+    where = unit_dir / TEMPLATE_NAME
+    out.print(
+        f"{'Wrote' if changed else 'Kept the unchanged'} {where} (ExecStart={executable})", soft_wrap=True
+    )
+    systemctl("daemon-reload")
+    if show(("LoadState",)).get("LoadState") != "not-found":
+        out.print(f"Disabling {UNIT_NAME}: the shards take over its guilds", soft_wrap=True)
+        systemctl("disable", "--now", UNIT_NAME)
+    systemctl("enable", *units)
+    start("restart", units=units)  # restart: a shard already running may be older code or another count
+
+
 def uninstall_service(unit_dir: Path = UNIT_DIR) -> None:
     require_systemd()
     require_root("uninstall")
+    units = system_units()
+    if units != (UNIT_NAME,):
+        uninstall_shards(units, unit_dir)
     path = unit_dir / UNIT_NAME
     if not path.exists() and show(("LoadState",)).get("LoadState") == "not-found":
         out.print(f"{UNIT_NAME} is not installed; nothing to do.")
@@ -302,7 +410,17 @@ def uninstall_service(unit_dir: Path = UNIT_DIR) -> None:
     )
 
 
-def run(work: Callable[..., None], *args: str) -> None:
+def uninstall_shards(units: tuple[str, ...], unit_dir: Path = UNIT_DIR) -> None:
+    """Stop and disable this machine's shard instances and remove the template (state stays)."""
+    with out.status("Stopping QuranBot's shards…"):
+        systemctl("disable", "--now", *units)
+    (unit_dir / TEMPLATE_NAME).unlink(missing_ok=True)
+    systemctl("daemon-reload")
+    subprocess.run(["systemctl", "reset-failed", *units], capture_output=True)
+    out.print(f"Removed {unit_dir / TEMPLATE_NAME} ({', '.join(units)})", soft_wrap=True)
+
+
+def run(work: Callable[..., object], *args: str) -> None:
     """Run a command's work, turning a ServiceError into `error: ...` and exit 1."""
     try:
         work(*args)
@@ -311,10 +429,28 @@ def run(work: Callable[..., None], *args: str) -> None:
 
 
 @service_app.command("install")
-def install_command() -> None:
+def install_command(
+    shards: Annotated[
+        str | None,
+        typer.Option(
+            help="Run as this many gateway shards (docs/SCALING.md): one quranbot@N service per shard of "
+            "this machine; sets shard_count in config.toml."
+        ),
+    ] = None,
+    shard_ids: Annotated[
+        str | None,
+        typer.Option(help="With --shards: the shards this machine runs (e.g. 0,1); default: all of them."),
+    ] = None,
+) -> None:
     """Install the systemd unit, enable it at boot and start it; waits until the bot is reciting."""
-    run(install_service)
-    print_status(Paths.system().control_socket)
+    if shards is None:
+        if shard_ids is not None:
+            raise fail("--shard-ids needs --shards (how many shards in all)", code=2)
+        run(install_service)
+        print_status(Paths.system().control_socket)
+        return
+    run(lambda: install_shards(shards, shard_ids))
+    run(lambda: print_machine_status(system_units()))
 
 
 @service_app.command("uninstall")
@@ -326,13 +462,15 @@ def uninstall_command() -> None:
 def _control(action: str) -> None:
     require_systemd()
     require_root(action)
-    require_installed()
+    units = system_units()
+    require_installed(units)
     if action == "stop":
         with out.status("Stopping QuranBot (it saves its position and leaves voice)…"):
-            systemctl("stop", UNIT_NAME)
+            systemctl("stop", *units)
     else:
-        start(action)
-    out.print(escape(describe(show())), highlight=False, soft_wrap=True)
+        start(action, units=units)
+    for unit in units:
+        out.print(escape(describe(show(unit=unit), unit)), highlight=False, soft_wrap=True)
 
 
 @service_app.command("start")
@@ -361,7 +499,7 @@ def status_command() -> None:
     """
     run(require_systemd)
     try:
-        active = print_status(Paths.system().control_socket)
+        active = print_machine_status(system_units())
     except ServiceError as exc:
         raise fail(str(exc)) from None
     if not active:
@@ -377,6 +515,10 @@ def logs_command(
     run(require_systemd)
     if shutil.which("journalctl") is None:
         raise fail("systemd is running but `journalctl` is not on PATH")
-    command = journal_command(lines, follow)
+    try:
+        units = system_units()
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
+    command = journal_command(lines, follow, units)
     sys.stdout.flush()
     os.execvp(command[0], command)

@@ -32,10 +32,13 @@ from quranbot.config.rules import BadValue, discord_id
 from quranbot.config.schema import ConfigError
 from quranbot.config.timezones import system_timezone
 from quranbot.control.client import ControlClient
+from quranbot.control.machine import BotSocket, machine_bots
 from quranbot.listening.export import write_csv
 from quranbot.listening.figures import format_duration, guild_figures
 from quranbot.log_setup import configure_logging
 from quranbot.paths import Paths
+from quranbot.shards.layout import read_marker
+from quranbot.shards.ownership import Shard, shard_of
 from quranbot.store.flusher import DEFAULT_STATISTICS_INTERVAL
 from quranbot.store.layout import STATE_FILES, STATS
 from quranbot.store.lock import LOCK_NAME, StateLocked, lock_holder
@@ -131,22 +134,37 @@ def stats_command(
     paths = cli_context(ctx).paths
     guild_id = _guild(guild)
 
-    async def ask(client: ControlClient) -> dict[str, Any]:
-        result = await client.call("listening", guild=None if guild_id is None else str(guild_id), top=top)
-        return {"source": "bot", "day": result["day"], "guilds": result["guilds"]}
+    def one(bot: BotSocket) -> dict[str, Any]:
+        async def ask(client: ControlClient) -> dict[str, Any]:
+            result = await client.call(
+                "listening", guild=None if guild_id is None else str(guild_id), top=top
+            )
+            return {"source": "bot", "day": result["day"], "guilds": result["guilds"]}
 
-    def read() -> dict[str, Any]:
-        today = _today(paths)
-        guilds = {
-            str(g): guild_figures(rows, today, top) for g, rows in sorted(_records(paths, guild_id).items())
-        }
-        return {"source": "files", "day": today.isoformat(), "guilds": guilds}
+        def read() -> dict[str, Any]:
+            today = _today(paths)
+            records = sorted(_records(bot.paths, guild_id).items())
+            guilds = {str(g): guild_figures(rows, today, top) for g, rows in records}
+            return {"source": "files", "day": today.isoformat(), "guilds": guilds}
 
-    report = with_bot(paths.control_socket, ask, stopped=read)
+        return with_bot(bot.path, ask, stopped=read)
+
+    bots = _asked(paths, guild_id)
+    reports = [one(bot) for bot in bots]
+    report = reports[0] if len(reports) == 1 else _merged(reports)
+    if len(bots) > 1 or bots[0].shard is not None:
+        report["shards"] = [
+            {"shard": b.shard, "source": r["source"]} for b, r in zip(bots, reports, strict=True)
+        ]
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    source = FROM_BOT if report["source"] == "bot" else _files_note(paths)
+    source = FROM_BOT if report["source"] == "bot" else _files_note(bots[0].paths)
+    if "shards" in report:
+        source = "; ".join(
+            f"shard {entry['shard']} {FROM_BOT if entry['source'] == 'bot' else _files_note(bot.paths)}"
+            for bot, entry in zip(bots, report["shards"], strict=True)
+        )
     out.print(f"Listening statistics {source}; today is {report['day']}.", soft_wrap=True, highlight=False)
     for gid, figures in report["guilds"].items():
         out.print(_summary(gid, figures), soft_wrap=True, highlight=False)
@@ -155,6 +173,30 @@ def stats_command(
             out.print(_board(board, top))
     if not report["guilds"]:
         out.print("No member has listened yet.")
+
+
+def _asked(paths: Paths, guild: int | None) -> list[BotSocket]:
+    """The bots to ask: every shard of the machine, or only the owner of `guild` (one unsharded)."""
+    bots = machine_bots(paths)
+    if guild is None or not bots.sharded:
+        return list(bots.sockets)
+    owner = bots.owner(guild)
+    if owner is None:
+        count = bots.shard_count
+        which = f"shard {shard_of(guild, count)} of {count}" if count else "a shard"
+        raise fail(f"Server {guild} belongs to {which}, which does not run on this machine")
+    return [owner]
+
+
+def _merged(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shards' reports as one: their guilds are disjoint (each shard owns its own)."""
+    sources = {report["source"] for report in reports}
+    guilds = {g: figures for report in reports for g, figures in report["guilds"].items()}
+    return {
+        "source": sources.pop() if len(sources) == 1 else "bot and files",
+        "day": reports[0]["day"],
+        "guilds": dict(sorted(guilds.items())),
+    }
 
 
 def _plural(count: int, word: str) -> str:
@@ -198,29 +240,34 @@ def export_command(
     paths = cli_context(ctx).paths
     guild_id = _guild(guild)
 
-    async def ask(client: ControlClient) -> str:
-        """Page by page: one reply stays under the socket's 1 MiB line limit however many members."""
-        pages, after = [], None
-        while True:
-            page = await client.call(
-                "listening.export", guild=None if guild_id is None else str(guild_id), after=after
+    def one(bot: BotSocket) -> str:
+        async def ask(client: ControlClient) -> str:
+            """Page by page: one reply stays under the socket's 1 MiB line limit however many members."""
+            pages, after = [], None
+            while True:
+                page = await client.call(
+                    "listening.export", guild=None if guild_id is None else str(guild_id), after=after
+                )
+                pages.append(page["csv"])
+                after = page["next"]
+                if after is None:
+                    return "".join(pages)
+
+        def read() -> str:
+            today = _today(paths)
+            rows = sorted(
+                (s for records in _records(bot.paths, guild_id).values() for s in records),
+                key=lambda s: (s.guild_id, s.user_id),
             )
-            pages.append(page["csv"])
-            after = page["next"]
-            if after is None:
-                return "".join(pages)
+            text = io.StringIO()
+            write_csv(rows, text, today)
+            return text.getvalue()
 
-    def read() -> str:
-        today = _today(paths)
-        rows = sorted(
-            (s for records in _records(paths, guild_id).values() for s in records),
-            key=lambda s: (s.guild_id, s.user_id),
-        )
-        text = io.StringIO()
-        write_csv(rows, text, today)
-        return text.getvalue()
+        return with_bot(bot.path, ask, stopped=read)
 
-    csv_text = with_bot(paths.control_socket, ask, stopped=read)
+    parts = [one(bot) for bot in _asked(paths, guild_id)]
+    # one header: each shard's export starts with it; their rows are of different guilds
+    csv_text = parts[0] + "".join(part.partition("\n")[2] for part in parts[1:])
     if output is None:
         typer.echo(csv_text, nl=False)
         return
@@ -250,11 +297,15 @@ def forget_command(
         result: dict[str, Any] = await client.call("listening.forget", user=str(user_id), guild=guild_param)
         return result
 
-    def change_files() -> dict[str, Any]:
-        configure_logging(context.verbose)  # what the store says as it opens (a repaired file)
-        return _forget_in_files(paths, user_id, guild_id)
+    def one(bot: BotSocket) -> dict[str, Any]:
+        def change_files() -> dict[str, Any]:
+            configure_logging(context.verbose)  # what the store says as it opens (a repaired file)
+            return _forget_in_files(bot.paths, user_id, guild_id)
 
-    result = with_bot(paths.control_socket, ask, stopped=change_files)
+        return with_bot(bot.path, ask, stopped=change_files)
+
+    results = [one(bot) for bot in _asked(paths, guild_id)]  # every shard: its guilds, its files
+    result = {key: [g for r in results for g in r[key]] for key in ("forgotten", "opted_out")}
     out.print(_forgot(user_id, result["forgotten"], result["opted_out"]), soft_wrap=True, highlight=False)
 
 
@@ -297,6 +348,10 @@ def _forget_in_files(paths: Paths, user: int, guild: int | None) -> dict[str, An
             | {s.guild_id for s in store.all_settings()}
             | set(store.listening_guilds())
         )
+        count = None if paths.shard is None else read_marker(paths.state_dir)
+        if paths.shard is not None and count is not None:  # a shard's files: only its own guilds
+            store.owns_guild = Shard(paths.shard, count).owns
+            known = {g for g in known if store.owns_guild(g)}
         if guild is not None and guild not in known:
             raise fail(f"No server {guild} in config.toml or the bot's state in {paths.state_dir}")
         guilds = [guild] if guild is not None else sorted(known)

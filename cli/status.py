@@ -11,11 +11,12 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from quranbot.cli.bot_socket import with_bot
+from quranbot.cli.bot_socket import NOT_RUNNING, Answer, ask_each, with_bot
 from quranbot.cli.context import cli_context
-from quranbot.cli.output import human_size, out
+from quranbot.cli.output import fail, human_size, out
 from quranbot.clock import clock
 from quranbot.control.client import ControlClient
+from quranbot.control.machine import MachineBots, machine_bots
 from quranbot.tui.playhead import bar, times  # the same playhead as the TUI (no Textual in it)
 
 BAR_WIDTH = 24
@@ -28,18 +29,73 @@ def status_command(
         bool, typer.Option("--json", help="Print status and stats as one JSON object.")
     ] = False,
 ) -> None:
-    """Show what each guild is reciting, who listens, and how the bot is doing.
+    """Show what each guild is reciting, who listens, and how the bot is doing; sharded, every shard
+    on this machine (a shard that is down is shown as down).
 
-    Exit status 3 when the bot is not running, so `quranbot status >/dev/null` works in scripts.
+    Exit status 3 when the bot (every shard) is not running, so `quranbot status >/dev/null` works in
+    scripts.
     """
-
-    async def both(client: ControlClient) -> tuple[dict[str, Any], dict[str, Any]]:
-        return await client.call("status"), await client.call("stats")
-
-    status, stats = with_bot(cli_context(ctx).paths.control_socket, both)
+    bots = machine_bots(cli_context(ctx).paths)
+    if bots.sharded:
+        _shards_status(bots, as_json)
+        return
+    status, stats = with_bot(bots.sockets[0].path, _status_and_stats)
     if as_json:
         typer.echo(json.dumps({"status": status, "stats": stats}, ensure_ascii=False, indent=2))
         return
+    _print_status(status, stats)
+
+
+async def _status_and_stats(client: ControlClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    return await client.call("status"), await client.call("stats")
+
+
+def _shards_status(bots: MachineBots, as_json: bool) -> None:
+    """Each shard's status, asked at once; exit 3 only when none answers."""
+    answers = ask_each(bots.sockets, _status_and_stats)
+    if as_json:
+        typer.echo(json.dumps(shards_json(answers, bots.shard_count), ensure_ascii=False, indent=2))
+    else:
+        for answer in answers:
+            out.print(shard_line(answer), highlight=False, soft_wrap=True)
+            if answer.result is not None:
+                _print_status(*answer.result)
+    if not any(answer.running for answer in answers):
+        raise fail(
+            "No shard of QuranBot is running here. Start them with `quranbot service start`.", NOT_RUNNING
+        )
+
+
+def shards_json(
+    answers: list[Answer[tuple[dict[str, Any], dict[str, Any]]]], shard_count: int | None
+) -> dict[str, Any]:
+    """`{"shard_count", "shards": [{"shard", "running", "socket", "status", "stats"} or "error"]}`."""
+    shards = []
+    for answer in answers:
+        entry: dict[str, Any] = {
+            "shard": answer.bot.shard,
+            "running": answer.running,
+            "socket": str(answer.bot.path),
+        }
+        if answer.result is not None:
+            entry["status"], entry["stats"] = answer.result
+        else:
+            entry["error"] = answer.error
+        shards.append(entry)
+    return {"shard_count": shard_count, "shards": shards}
+
+
+def shard_line(answer: Answer[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    """`── shard 1: running, 3 guilds, pid 812` or `── shard 1: down (no control socket at …)`."""
+    if answer.result is None:
+        return f"[bold red]── {answer.bot.label}: {escape(answer.error or 'down')}[/]"
+    status, stats = answer.result
+    return (
+        f"[bold green]── {answer.bot.label}: running[/], {len(status['guilds'])} guilds, pid {stats['pid']}"
+    )
+
+
+def _print_status(status: dict[str, Any], stats: dict[str, Any]) -> None:
     for guild in status["guilds"]:
         out.print(guild_panel(guild))
     if not status["guilds"]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from quranbot.cli.bot_socket import call_bot
+from quranbot.cli.bot_socket import call_bot, socket_for_guild
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import out
 from quranbot.clock import clock
@@ -24,7 +24,7 @@ GuildOption = Annotated[
 def _control(ctx: typer.Context, action: str, guild: str | None, **params: Any) -> None:
     if guild is not None:
         params["guild"] = guild
-    result = call_bot(cli_context(ctx).paths.control_socket, "control", action=action, **params)
+    result = call_bot(socket_for_guild(cli_context(ctx).paths, guild), "control", action=action, **params)
     out.print(now_line(result), highlight=False)
 
 

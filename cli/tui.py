@@ -19,8 +19,13 @@ def tui_command(
 ) -> None:
     """Watch and steer the running bot: now playing, listeners, logs and stats, live.
 
-    It may start before the bot: it waits, and reconnects by itself when the bot restarts.
+    It may start before the bot: it waits, and reconnects by itself when the bot restarts. With shards
+    on this machine it watches every one (its guilds as tabs, the stats summed, a shard down shown).
     """
+    from quranbot.control.machine import machine_bots
     from quranbot.tui.app import QuranBotApp  # Textual loads only for this command
 
-    QuranBotApp(socket or cli_context(ctx).paths.control_socket, title_note=title).run()
+    paths = cli_context(ctx).paths
+    bots = machine_bots(paths) if socket is None else None
+    shards = bots.sockets if bots is not None and bots.sharded else ()
+    QuranBotApp(socket or paths.control_socket, title_note=title, shards=shards).run()

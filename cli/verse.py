@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from quranbot.cli.bot_socket import call_bot
+from quranbot.cli.bot_socket import call_bot, socket_for_guild
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import out
 
@@ -30,7 +30,7 @@ def post_now_command(
     """Post the next daily verse now in the server's daily verse channel (the scheduled one still comes
     at its time). Exit status 3 when the bot is not running."""
     params = {} if guild is None else {"guild": guild}
-    posted = call_bot(cli_context(ctx).paths.control_socket, "verse.post", **params)
+    posted = call_bot(socket_for_guild(cli_context(ctx).paths, guild), "verse.post", **params)
     if as_json:
         typer.echo(json.dumps(posted))
         return

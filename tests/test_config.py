@@ -68,6 +68,7 @@ KEYS = (
     "alerts.heartbeat, quiz.deadline_seconds, listening.count_deafened, listening.announce_achievements, "
     "listening.role_after_minutes, daily_verse.pool, daily_verse.grace_minutes, audit.max_file_kib, "
     "audit.keep_files, metrics.listen, guilds.N.id, "
+    "audit.keep_files, shard_count, shard_ids, guilds.N.id, "
     "guilds.N.voice_channel, guilds.N.panel_channel, guilds.N.controller_role, guilds.N.quiz_channel, "
     "guilds.N.quiz_every_minutes, guilds.N.listener_role, guilds.N.daily_verse_channel, "
     "guilds.N.daily_verse_time, guilds.N.language)"
@@ -100,6 +101,14 @@ BAD_FILES = {
     "of minutes from 5 to 1440",
     "[backup\n": "not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)",
     "token = 1\n": f"token: unknown key {KEYS}",
+    "shard_count = 1\n": "shard_count: 1 is no sharding: leave shard_count out (the state stays where it is)",
+    "shard_count = 0\n": "shard_count: 0 is not a whole number of shards from 2 to 4096",
+    'shard_count = "two"\n': 'shard_count: "two" is not a whole number of shards from 2 to 4096',
+    "shard_ids = [0]\n": "shard_ids: needs shard_count (how many shards there are in all)",
+    "shard_count = 2\nshard_ids = [0, 2]\n": "shard_ids: shard 2 is not one of shard_count's 2 (0 to 1)",
+    "shard_count = 2\nshard_ids = [1, 1]\n": "shard_ids: shard 1 is listed twice",
+    "shard_count = 2\nshard_ids = []\n": "shard_ids: [] is not a list of shard ids (such as [0, 1])",
+    "shard_count = 2\nshard_ids = [-1]\n": "shard_ids: -1 is not a shard id (a whole number from 0)",
 }
 
 
@@ -180,14 +189,24 @@ def test_config_path_show_and_set(home: Path) -> None:
         ("recitation.reciter", "Sample tones", 'recitation.reciter = "sample-tones"'),  # name → folder
         ("alerts.admin_user", "555555555555555555", "alerts.admin_user = 555555555555555555"),
         ("alerts.admin_user", "none", "alerts.admin_user cleared (not set: alerts ping no user)"),
+        ("shard_count", "4", "shard_count = 4"),
+        ("shard_ids", "3, 1", "shard_ids = [3, 1]"),
+        ("shard_ids", "none", "shard_ids cleared (not set: every shard of shard_count)"),
+        ("shard_ids", "2", "shard_ids = [2]"),
     ):
         result = quranbot(home, "config", "set", key, value)
         assert result.exit_code == 0, result.output
         assert flat(result.output) == f"{said} in {paths.config_file}"
     assert stat.S_IMODE(paths.config_file.stat().st_mode) == 0o640
     assert load_config(paths.config_file) == Config(
-        reciter="sample-tones", timezone="Africa/Cairo", backup_interval_minutes=30, pause_when_empty=True
+        reciter="sample-tones",
+        timezone="Africa/Cairo",
+        backup_interval_minutes=30,
+        pause_when_empty=True,
+        shard_count=4,
+        shard_ids=(2,),
     )
+    assert "shard_count = 4\nshard_ids = [2]\n" in paths.config_file.read_text()
     shown = flat(quranbot(home, "config", "show").output)
     assert 'timezone "Africa/Cairo"' in shown and 'recitation.reciter "sample-tones"' in shown
 
@@ -211,6 +230,7 @@ REFUSED = [
     (["guilds.0.voice_channel", str(VOICE)], "error: guilds[0].voice_channel: config.toml has no servers "
      "yet; `quranbot setup` adds one"),
     (["guilds.0.channel", str(VOICE)], f"error: guilds.0.channel: unknown key {KEYS}"),
+    (["shard_ids", "0"], "error: shard_ids: needs shard_count (how many shards there are in all)"),
 ]  # fmt: skip
 
 
@@ -256,6 +276,8 @@ def test_config_show_json_has_the_token_masked(tmp_path: Path) -> None:
             "daily_verse": {"pool": None, "grace_minutes": 360},
             "audit": {"max_file_kib": 1024, "keep_files": 3},
             "metrics": {"listen": None},
+            "shard_count": None,
+            "shard_ids": None,
             "guilds": [],
         },
     }

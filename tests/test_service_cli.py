@@ -15,19 +15,23 @@ from processes import run_quranbot
 
 from quranbot.cli.service import (
     HIDDEN_FROM_SERVICE,
+    TEMPLATE_NAME,
     UNIT_NAME,
     ServiceError,
     describe,
     installed_executable,
     journal_command,
+    machine_units,
     render_unit,
     require_root,
     require_systemd,
     require_token,
+    shard_config,
     systemd_quote,
     unit_template,
     write_unit,
 )
+from quranbot.config.schema import Config
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 TEMPLATE = CHECKOUT / "systemd" / UNIT_NAME
@@ -157,7 +161,8 @@ def test_status_line_reads_like_systemd() -> None:
 
 @pytest.mark.skipif(SYSTEMD_RUNNING, reason="systemd is running here: the real stage is tests/system")
 @pytest.mark.parametrize("command", [["install"], ["uninstall"], ["start"], ["stop"], ["restart"],
-                                     ["status"], ["logs", "-n", "5"]])  # fmt: skip
+                                     ["status"], ["logs", "-n", "5"],
+                                     ["install", "--shards", "2"]])  # fmt: skip
 def test_every_command_fails_clearly_without_systemd(command: list[str]) -> None:
     result = run_quranbot("service", *command)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -171,3 +176,33 @@ def test_service_is_a_registered_command() -> None:
     for command in ("install", "uninstall", "start", "stop", "restart", "status", "logs"):
         assert command in result.stdout
     assert os.access(VENV_QURANBOT, os.X_OK)
+
+
+def test_the_shard_template_renders_and_verifies(tmp_path: Path) -> None:
+    template = unit_template(prefix=tmp_path / "none", checkout=CHECKOUT, name=TEMPLATE_NAME)
+    rendered = render_unit(template.read_text(), VENV_QURANBOT)
+    assert f"ExecStart={VENV_QURANBOT} run --token-file %d/token --shard-ids %i\n" in rendered
+    assert write_unit(rendered, tmp_path, TEMPLATE_NAME)
+    instance = tmp_path / "quranbot@0.service"  # what systemd loads for `systemctl start quranbot@0`
+    instance.write_text((tmp_path / TEMPLATE_NAME).read_text())
+    result = verify(instance)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_install_shards_writes_the_count_and_this_machines_ids() -> None:
+    config = shard_config(Config(timezone="UTC"), "4", None)
+    assert (config.shard_count, config.shard_ids, config.timezone) == (4, None, "UTC")
+    assert machine_units(config) == tuple(f"quranbot@{n}.service" for n in range(4))
+    two = shard_config(config, "4", "2,3")  # this machine runs half of them; another runs 0 and 1
+    assert machine_units(two) == ("quranbot@2.service", "quranbot@3.service")
+    assert machine_units(Config()) == (UNIT_NAME,)
+    for shards, ids, reason in (("1", None, "--shards: 1 is no sharding"), ("two", None, "--shards: \"two\""),
+                                ("2", "2", "--shard-ids: shard 2 is not one of shard_count's 2"),
+                                ("2", "1,1", "--shard-ids: shard 1 is listed twice")):  # fmt: skip
+        with pytest.raises(ServiceError, match=reason):
+            shard_config(Config(), shards, ids)
+
+
+def test_journal_follows_every_shard() -> None:
+    units = ("quranbot@0.service", "quranbot@1.service")
+    assert journal_command(5, follow=False, units=units)[:5] == ["journalctl", "-u", units[0], "-u", units[1]]

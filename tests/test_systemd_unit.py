@@ -87,3 +87,50 @@ async def test_the_bot_recites_under_the_kernels_w_x_rule(sandbox: Sandbox, home
     code, _, err = await stop_quranbot(bot)
     assert code == 0, err
     assert listener.stats().lost_packets == 0
+
+
+# -- the shards' template unit: quranbot@N.service runs shard N --------------------------------------------
+
+SHARD_UNIT = UNIT.with_name("quranbot@.service")
+
+
+def rendered_shard_unit(directory: Path, shard: int) -> Path:
+    """An instance of the template as systemd would load it (verify and security want an instance)."""
+    path = directory / f"quranbot@{shard}.service"
+    executable = Path(sys.executable).parent / "quranbot"
+    path.write_text(SHARD_UNIT.read_text().replace("/usr/local/bin/quranbot", str(executable)))
+    return path
+
+
+def test_the_shard_template_verifies_silently(tmp_path: Path) -> None:
+    result = subprocess.run(["systemd-analyze", "verify", str(rendered_shard_unit(tmp_path, 1))],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_the_shard_template_is_hardened_like_the_unit(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--no-pager", str(rendered_shard_unit(tmp_path, 1))],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    match = re.search(r"Overall exposure level for quranbot@1\.service: ([0-9.]+)", result.stdout)
+    assert match is not None, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0, result.stdout
+    same = {"ExecStart", "Description", "RuntimeDirectory"}
+    ours, theirs = settings(SHARD_UNIT.read_text()), settings(UNIT.read_text())
+    assert {k: v for k, v in ours.items() if k not in same} == {
+        k: v for k, v in theirs.items() if k not in same
+    }
+
+
+def test_each_shard_instance_runs_its_shard_where_the_bot_looks_for_it() -> None:
+    unit = settings(SHARD_UNIT.read_text())
+    system = Paths.system()
+    assert unit["ExecStart"] == ["/usr/local/bin/quranbot run --token-file %d/token --shard-ids %i"]
+    # the shards share the state root (the audio library) and keep their own guilds in shard-N/ inside
+    assert unit["StateDirectory"] == [system.state_root.name]
+    assert system.for_shard(3).state_dir == Path("/var/lib/quranbot/shard-3")
+    # each its own runtime directory: stopping one shard never removes another's socket
+    assert unit["RuntimeDirectory"] == ["quranbot/shard-%i"]
+    assert system.for_shard(3).control_socket == Path("/run/quranbot/shard-3/control.sock")
+    assert system.for_shard(None).control_socket == Path("/run/quranbot/control.sock"), "unsharded: as ever"

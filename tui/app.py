@@ -16,9 +16,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from quranbot.tui.connection import BotLink, LinkState
+from quranbot.control.machine import BotSocket
+from quranbot.tui.connection import BotLink, Link, LinkState
 from quranbot.tui.main_screen import MainScreen
 from quranbot.tui.messages import BotEvent, LinkChanged
+from quranbot.tui.shard_links import ShardLinks
 
 
 class QuranBotApp(App[None]):
@@ -26,11 +28,23 @@ class QuranBotApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
 
-    def __init__(self, socket: Path, *, retry_interval: float = 1.0, title_note: str | None = None) -> None:
+    def __init__(
+        self,
+        socket: Path,
+        *,
+        retry_interval: float = 1.0,
+        title_note: str | None = None,
+        shards: tuple[BotSocket, ...] = (),
+    ) -> None:
+        """`shards`: every shard of the machine, watched as one (`socket` is then unused)."""
         super().__init__()
         self.socket = socket
         self.title_note = title_note
-        self.link = BotLink(socket, self._link_changed, self._bot_event, retry_interval)
+        self.link: Link = (
+            ShardLinks(shards, self._link_changed, self._bot_event, retry_interval)
+            if shards
+            else BotLink(socket, self._link_changed, self._bot_event, retry_interval)
+        )
         self._main: MainScreen | None = None
 
     @property

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
 
@@ -40,6 +40,21 @@ class LinkState:
     hello: dict[str, Any] = field(default_factory=dict)
     #: The guild ids the bot reported on connecting (its status), so stale ones can be dropped.
     guild_ids: tuple[str, ...] = ()
+    #: Sharded: each shard's state in a few words ("shard 0 connected, shard 1 disconnected").
+    shards: str = ""
+
+
+class Link(Protocol):
+    """What the screen needs of its connection: one bot (`BotLink`) or every shard (`ShardLinks`)."""
+
+    retry_interval: float
+
+    @property
+    def socket(self) -> Path: ...
+
+    async def call(self, method: str, **params: Any) -> Any: ...
+
+    async def run(self) -> None: ...
 
 
 class BotLink:

@@ -32,7 +32,11 @@ class LinkBar(Static):
         if self.note:
             head.append(f" ({self.note})")
         retry = f"retrying every {retry_interval:g} s"
-        if state.status is LinkStatus.CONNECTED:
+        if state.status is LinkStatus.CONNECTED and state.shards:
+            body = (
+                f"{state.shards}: bot {state.hello.get('version', '?')}, pids {state.hello.get('pid', '?')}"
+            )
+        elif state.status is LinkStatus.CONNECTED:
             hello = state.hello
             body = f"connected: bot {hello.get('version', '?')}, pid {hello.get('pid', '?')}"
         elif state.status is LinkStatus.CONNECTING:

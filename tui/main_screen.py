@@ -19,7 +19,7 @@ from textual.widgets import Footer, Tabs
 from quranbot.audit.record import AuditRecord
 from quranbot.control.client import BotNotRunning, ControlError
 from quranbot.tui.arabic import ArabicOrder
-from quranbot.tui.connection import BotLink, LinkState, LinkStatus
+from quranbot.tui.connection import Link, LinkState, LinkStatus
 from quranbot.tui.control_bar import ControlBar
 from quranbot.tui.guild_tabs import GuildTabs, guild_of
 from quranbot.tui.link_bar import LinkBar
@@ -54,7 +54,7 @@ class MainScreen(Screen[None]):
     MainScreen #left { width: 1fr; height: auto; }
     """
 
-    def __init__(self, link: BotLink, note: str | None = None) -> None:
+    def __init__(self, link: Link, note: str | None = None) -> None:
         super().__init__()
         self.link = link
         self.note = note

@@ -56,6 +56,16 @@ def bot_intents() -> discord.Intents:
 
 
 class QuranBot(commands.Bot):
+    """The bot; one process runs at most one gateway shard.
+
+    Sharded, it is still a plain `commands.Bot`, given `shard_id` and `shard_count`: discord.py's
+    `Client` sends them in IDENTIFY and otherwise behaves as unsharded. `AutoShardedBot` (several shards
+    in one process) was not chosen: each shard owns its guilds' state directory, and one process holding
+    several shards would need a store per shard routed by guild everywhere the store is used; one
+    process per shard keeps one store, one lock and one control socket per process, as unsharded, and a
+    shard that crashes takes only its own guilds down (systemd's `quranbot@N` restarts it alone).
+    """
+
     def __init__(
         self,
         settings: BotSettings,
@@ -68,6 +78,8 @@ class QuranBot(commands.Bot):
         voice_stats: VoiceStatsBook | None = None,
         **options: Any,
     ) -> None:
+        if settings.shard is not None:
+            options.update(shard_id=settings.shard.id, shard_count=settings.shard.count)
         super().__init__(
             command_prefix=commands.when_mentioned, intents=bot_intents(), help_command=None, **options
         )
@@ -195,4 +207,7 @@ class QuranBot(commands.Bot):
 
     async def on_ready(self) -> None:
         assert self.user is not None
-        log.info("Logged in as %s (id %s) in %d server(s)", self.user, self.user.id, len(self.guilds))
+        shard = "" if self.settings.shard is None else f" as {self.settings.shard}"
+        log.info(
+            "Logged in as %s (id %s)%s in %d server(s)", self.user, self.user.id, shard, len(self.guilds)
+        )

@@ -6,6 +6,7 @@ admin can act on (`StartupError`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import contextlib
 import datetime
 import logging
@@ -36,6 +37,8 @@ from quranbot.metrics.voice import VoiceStatsBook
 from quranbot.paths import Paths
 from quranbot.quiz.bank import BankLoader
 from quranbot.service_notify import ServiceNotifier
+from quranbot.shards.layout import LayoutMismatch, check_layout, write_marker
+from quranbot.shards.ownership import Shard
 from quranbot.store.flusher import PeriodicFlusher
 from quranbot.store.lock import StateLocked
 from quranbot.store.schema import SchemaTooNew
@@ -48,15 +51,24 @@ class StartupError(RuntimeError):
     """The bot cannot run as configured; the message says why and what to do."""
 
 
-def open_state(paths: Paths) -> StateStore:
-    """The state store, repaired from backups if a file is unreadable; refusals become StartupError."""
+def open_state(paths: Paths, shard: Shard | None = None) -> StateStore:
+    """The state store (a shard's own, when sharded), repaired from backups if a file is unreadable;
+    refusals become StartupError. A shard's store writes only the guilds the shard owns."""
+    try:
+        check_layout(paths, None if shard is None else shard.count)
+    except LayoutMismatch as exc:
+        raise StartupError(str(exc)) from None
     store = StateStore(paths.state_dir, paths.backups_dir, find_backup=newest_good_copy)
     try:
-        return store.open()
+        store.open()
     except StateLocked as exc:
         raise StartupError(f"{exc}: is QuranBot already running?") from None
     except (StoreUnavailable, SchemaTooNew) as exc:
         raise StartupError(str(exc)) from None
+    if shard is not None:
+        store.owns_guild = shard.owns
+        write_marker(paths.state_dir, shard)
+    return store
 
 
 async def run_bot(
@@ -78,7 +90,7 @@ async def run_bot(
     alerts = BotAlerts(settings.alerts, redactor)
     alerts.install()  # before the state opens: a file repaired from a backup is an alert
     try:
-        store = open_state(paths)
+        store = open_state(paths, settings.shard)
     except BaseException:
         await alerts.stop()
         raise
@@ -122,7 +134,10 @@ async def run_bot(
     metrics = None
     if settings.metrics_listen is not None and voice_stats is not None:
         sources = BotSources(bot, voice_stats, alerts, backups, flusher, server)
-        metrics = await _serve_metrics(settings.metrics_listen, BotMetrics(sources), audit)
+        listen = settings.metrics_listen
+        if settings.shard is not None:  # the shards of a machine share its config: each its own port
+            listen = dataclasses.replace(listen, port=listen.port + settings.shard.id)
+        metrics = await _serve_metrics(listen, BotMetrics(sources), audit)
     notifier = ServiceNotifier.from_environment()
     reporting = asyncio.create_task(report_to_systemd(notifier, bot), name="systemd notifications")
     try:
@@ -212,6 +227,16 @@ async def _run_client(
         if exc.code == 4004:
             raise StartupError(
                 "Discord closed the gateway: authentication failed (4004); check the token"
+            ) from None
+        if exc.code == 4010:
+            raise StartupError(
+                f"Discord refused {settings.shard or 'the connection'}: invalid shard (4010); shard ids run "
+                "from 0 to shard_count - 1 (config.toml, or --shard-ids/--shard-count)"
+            ) from None
+        if exc.code == 4011:
+            raise StartupError(
+                "Discord requires sharding (4011): the bot is in too many servers for one connection; set "
+                "shard_count (docs/SCALING.md; Discord's GET /gateway/bot recommends a count)"
             ) from None
         raise StartupError(
             f"Discord closed the gateway with code {exc.code}: {exc.reason or 'no reason given'}"

@@ -14,6 +14,7 @@ from quranbot.audit.writer import DEFAULT_KEEP, DEFAULT_MAX_BYTES
 from quranbot.config.schema import DEFAULT_DAILY_VERSE_GRACE_MINUTES, DEFAULT_QUIZ_DEADLINE
 from quranbot.metrics.address import ListenAddress
 from quranbot.secret import Secret
+from quranbot.shards.ownership import Shard
 from quranbot.store.records import GuildSettings
 
 
@@ -57,3 +58,5 @@ class BotSettings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     #: Where `/metrics` is served (config.toml's metrics.listen, or --metrics); None: no metrics.
     metrics_listen: ListenAddress | None = None
+    #: The gateway shard this process runs (docs/SCALING.md); None: unsharded, every guild.
+    shard: Shard | None = None

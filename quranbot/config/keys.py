@@ -30,6 +30,8 @@ from quranbot.config.rules import (
     quiz_interval,
     reciter_slug,
     role_after_minutes,
+    shard_count,
+    shard_ids,
     time_of_day,
     timezone_name,
 )
@@ -70,6 +72,8 @@ SETTINGS = (
     Setting("audit.max_file_kib", "audit_max_kib", audit_max_kib),
     Setting("audit.keep_files", "audit_keep", audit_keep),
     Setting("metrics.listen", "metrics_listen", optional(listen_address), "not set: no metrics"),
+    Setting("shard_count", "shard_count", optional(shard_count), "not set: one process, no sharding"),
+    Setting("shard_ids", "shard_ids", optional(shard_ids), "not set: every shard of shard_count"),
 )
 GUILD_SETTINGS = (
     Setting("id", "id", discord_id),
@@ -124,6 +128,7 @@ def from_document(document: dict[str, Any]) -> Config:
             _collect(values, name, value)
     config = Config(guilds=guilds, **values)
     check_guilds(config)
+    check_shards(config)
     return config
 
 
@@ -164,6 +169,22 @@ def check_guilds(config: Config) -> None:
                 f"{guild.id} is already {guild_key(seen[guild.id], 'id')}", guild_key(index, "id")
             )
         seen[guild.id] = index
+
+
+def check_shards(config: Config) -> None:
+    """shard_ids only make sense with shard_count, and each must be a shard of it (0 to count - 1), as
+    Discord refuses any other IDENTIFY (close code 4010)."""
+    if config.shard_ids is None:
+        return
+    if config.shard_count is None:
+        raise ConfigError("needs shard_count (how many shards there are in all)", "shard_ids")
+    wrong = [shard for shard in config.shard_ids if shard >= config.shard_count]
+    if wrong:
+        raise ConfigError(
+            f"shard {wrong[0]} is not one of shard_count's {config.shard_count} "
+            f"(0 to {config.shard_count - 1})",
+            "shard_ids",
+        )
 
 
 @dataclass(frozen=True)
@@ -220,7 +241,9 @@ def set_value(
     place = locate(config, key)
     checked: Any = _checked(replace(place.setting, rule=rule or place.setting.rule), place.shown_key, value)
     if place.index is None:
-        return replace(config, **{place.setting.attr: checked})
+        changed = replace(config, **{place.setting.attr: checked})
+        check_shards(changed)
+        return changed
     guild = replace(config.guilds[place.index], **{place.setting.attr: checked})
     changed = replace(
         config, guilds=tuple(guild if i == place.index else g for i, g in enumerate(config.guilds))

@@ -99,6 +99,39 @@ audit_max_kib = bounded_int(*AUDIT_KIB_RANGE, "KiB")
 audit_keep = bounded_int(*AUDIT_KEEP_RANGE, "files")
 
 
+#: Gateway shards: 1 is the same as no sharding (leave the keys out); Discord's own ceiling is far above.
+SHARD_COUNT_RANGE = (2, 4096)
+
+
+def shard_count(value: object) -> int:
+    """How many gateway shards the bot runs as, over every machine; shard `(guild_id >> 22) % count`
+    owns a guild."""
+    number = _whole_number(value)
+    low, high = SHARD_COUNT_RANGE
+    if number == 1:
+        raise BadValue("1 is no sharding: leave shard_count out (the state stays where it is)")
+    if number is None or not low <= number <= high:
+        raise BadValue(f"{shown(value)} is not a whole number of shards from {low} to {high}")
+    return number
+
+
+def shard_ids(value: object) -> tuple[int, ...]:
+    """The shards this machine runs (`[0, 1]`, or `"0,1"` typed on a command line), each once; whether
+    each is below shard_count is checked with both keys (`keys.check_shards`)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise BadValue(f"{shown(value)} is not a list of shard ids (such as [0, 1])")
+    ids: list[int] = []
+    for item in items:
+        number = _whole_number(item)
+        if number is None or number < 0:
+            raise BadValue(f"{shown(item)} is not a shard id (a whole number from 0)")
+        if number in ids:
+            raise BadValue(f"shard {number} is listed twice")
+        ids.append(number)
+    return tuple(ids)
+
+
 def time_of_day(value: object) -> str:
     """A time of day as `HH:MM` (24-hour), e.g. when the daily verse is posted."""
     from quranbot.daily_verse.timing import format_time_of_day, parse_time_of_day

@@ -81,10 +81,21 @@ class Config:
     audit_keep: int = DEFAULT_AUDIT_KEEP
     #: Where `/metrics` listens, `HOST:PORT` as checked by the rule (an IP address); None: no metrics.
     metrics_listen: str | None = None
+    #: Gateway sharding (docs/SCALING.md): how many shards in all, over every machine; None: unsharded.
+    shard_count: int | None = None
+    #: The shards this machine runs, one process each; None: every shard of `shard_count`.
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def voice_channels(self) -> tuple[int, ...]:
         return tuple(guild.voice_channel for guild in self.guilds)
+
+    @property
+    def machine_shards(self) -> tuple[int, ...]:
+        """The shards this machine runs: `shard_ids`, else all of `shard_count`; () when unsharded."""
+        if self.shard_count is None:
+            return ()
+        return self.shard_ids if self.shard_ids is not None else tuple(range(self.shard_count))
 
 
 class ConfigError(ValueError):

@@ -1,7 +1,7 @@
 """Write config.toml atomically (0640, the config directory's group), with a short header.
 
 The TOML is written here rather than with `tomli-w`: the schema is a few flat sections of strings,
-integers, booleans and lists of strings plus one array of tables, so a dozen lines do it without
+integers, booleans and lists of strings or integers plus one array of tables, so a dozen lines do it without
 another dependency, and the tests read every written file back with `tomllib`. Strings are emitted as
 JSON strings, which are valid TOML basic strings (every value is validated before it gets here).
 """
@@ -36,6 +36,8 @@ def toml_value(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return json.dumps(list(value), ensure_ascii=False)
+    if isinstance(value, list | tuple) and all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        return json.dumps(list(value))
     raise TypeError(f"config.toml holds no {type(value).__name__} values")
 
 

@@ -46,12 +46,14 @@ def populate_default(world: World, token: str | None = None) -> DefaultGuild:
     return add_guild_with_bot(world, application, "Sandbox Guild")
 
 
-def add_guild_with_bot(world: World, application: Application, name: str) -> DefaultGuild:
+def add_guild_with_bot(
+    world: World, application: Application, name: str, *, shard: tuple[int, int] | None = None
+) -> DefaultGuild:
     """A guild like the default one (its admin, a listener, the bot with its role, the usual channels),
     for tests and the soak that run the bot in several guilds. Add it before the bot connects, or it
-    arrives like a guild the bot was invited to."""
+    arrives like a guild the bot was invited to. `shard=(id, count)`: a guild that shard owns."""
     owner = world.new_user("admin")
-    guild = world.add_guild(name, owner)
+    guild = world.add_guild(name, owner, shard=shard)
     admin_role = world.add_role(guild, "Admin", Permission.ADMINISTRATOR)
     controller_role = world.add_role(guild, "Quran Controller")
     bot_role = world.add_role(guild, "QuranBot", BOT_PERMISSIONS)

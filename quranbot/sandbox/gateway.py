@@ -2,6 +2,12 @@
 
 One `GatewaySession` outlives its websocket: when the socket drops, events keep collecting in the
 session's backlog so that a RESUME replays exactly what the bot missed, as Discord does.
+
+Sharding as Discord does it: a session that IDENTIFYs with `shard: [id, count]` handles the guilds with
+`(guild_id >> 22) % count == id` and receives their events only (events of no guild, such as DMs, go to
+shard 0). A malformed shard, or an id not below the count, is closed with 4010 (invalid shard); a
+session that would hold more guilds than the application's `max_guilds_per_shard` with 4011
+(sharding required).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ class CloseCode:
     AUTHENTICATION_FAILED = 4004
     ALREADY_AUTHENTICATED = 4005
     INVALID_SEQ = 4007
+    INVALID_SHARD = 4010
+    SHARDING_REQUIRED = 4011
 
 
 #: Events a session only receives when it asked for the matching intent (Discord's intent bits).
@@ -60,6 +68,28 @@ EVENT_INTENTS = {
 }
 
 BACKLOG_LIMIT = 2000
+
+
+def guild_shard(guild_id: int, shard_count: int) -> int:
+    """The shard that handles a guild (Discord's documented formula)."""
+    return (guild_id >> 22) % shard_count
+
+
+def parse_shard(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's `shard` field as `(id, count)`; ValueError for anything Discord closes with 4010."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+    ):
+        raise ValueError(f"shard must be [shard_id, num_shards], not {value!r}")
+    shard_id, count = value
+    if count < 1 or not 0 <= shard_id < count:
+        raise ValueError(f"shard {shard_id} is not one of {count}")
+    return shard_id, count
+
 
 #: (session, guild_id, channel_id or None, self_mute, self_deaf) -> None: what op 4 asks for.
 VoiceStateHandler = Callable[["GatewaySession", int, int | None, bool, bool], Awaitable[None]]
@@ -106,10 +136,19 @@ class GatewaySession:
     seq: int = 0
     backlog: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=BACKLOG_LIMIT))
     presence: JSON | None = None
+    #: `(id, count)` from IDENTIFY; None: unsharded, every guild.
+    shard: tuple[int, int] | None = None
 
     def wants(self, event: str) -> bool:
         needed = EVENT_INTENTS.get(event)
         return needed is None or bool(self.intents & needed)
+
+    def handles(self, guild_id: int | None) -> bool:
+        """Whether this session gets the events of `guild_id` (None: of no guild, e.g. a DM)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == 0 if guild_id is None else guild_shard(guild_id, count) == shard_id
 
     async def send(self, payload: JSON) -> None:
         if self.connection is not None:
@@ -149,14 +188,19 @@ class GatewayHub:
         self.identified = asyncio.Event()
         self.connections = 0
         self.resumes = 0
+        #: IDENTIFYs closed for their shard: (close code, the `shard` field they sent).
+        self.refused_shards: list[tuple[int, Any]] = []
 
     # -- dispatch -------------------------------------------------------------------------------------
     async def dispatch(self, event: str, data: JSON, *, user_id: int | None = None) -> None:
-        """Send an event to every session (of the bot `user_id`, if given) that asked for it."""
+        """Send an event to every session (of the bot `user_id`, if given) that asked for it and handles
+        its guild."""
+        guild = data.get("guild_id")
+        guild_id = int(guild) if guild is not None else None
         for session in list(self.sessions.values()):
             if user_id is not None and session.application.bot.id != user_id:
                 continue
-            if session.wants(event):
+            if session.wants(event) and session.handles(guild_id):
                 await session.dispatch(event, data)
 
     def session_of(self, application: Application) -> GatewaySession | None:
@@ -164,6 +208,14 @@ class GatewayHub:
             if session.application is application:
                 return session
         return None
+
+    def shard_sessions(self, application: Application) -> dict[int | None, GatewaySession]:
+        """The application's sessions by shard id (None: unsharded)."""
+        return {
+            None if s.shard is None else s.shard[0]: s
+            for s in self.sessions.values()
+            if s.application is application
+        }
 
     # -- faults ---------------------------------------------------------------------------------------
     async def close_sockets(self, code: int = CloseCode.UNKNOWN_ERROR, message: str = "") -> int:
@@ -230,6 +282,9 @@ class GatewayHub:
         elif op == Op.PRESENCE:
             session.presence = data
         elif op == Op.VOICE_STATE:
+            if not session.handles(int(data["guild_id"])):
+                log.warning("op 4 for guild %s on a shard that does not handle it: ignored", data["guild_id"])
+                return session
             channel = data.get("channel_id")
             await self._on_voice_state(
                 session,
@@ -238,7 +293,7 @@ class GatewayHub:
                 bool(data.get("self_mute")),
                 bool(data.get("self_deaf")),
             )
-        elif op == Op.REQUEST_MEMBERS:
+        elif op == Op.REQUEST_MEMBERS and session.handles(int(data["guild_id"])):
             await self._send_member_chunk(session, data)
         return session
 
@@ -253,15 +308,31 @@ class GatewayHub:
         if application is None:
             await connection.close(CloseCode.AUTHENTICATION_FAILED, "Authentication failed.")
             return None
+        try:
+            shard = parse_shard(data.get("shard"))
+        except ValueError as exc:
+            self.refused_shards.append((CloseCode.INVALID_SHARD, data.get("shard")))
+            log.info("IDENTIFY refused: %s", exc)
+            await connection.close(CloseCode.INVALID_SHARD, "Invalid shard.")
+            return None
         session = GatewaySession(
             session_id=secrets.token_hex(16),
             application=application,
             intents=int(data.get("intents", 0)),
             connection=connection,
             presence=data.get("presence"),
+            shard=shard,
         )
+        guilds = [
+            guild
+            for guild in self._guilds()
+            if application.bot.id in guild.members and session.handles(guild.id)
+        ]
+        if len(guilds) > application.max_guilds_per_shard:
+            self.refused_shards.append((CloseCode.SHARDING_REQUIRED, data.get("shard")))
+            await connection.close(CloseCode.SHARDING_REQUIRED, "Sharding required.")
+            return None
         self.sessions[session.session_id] = session
-        guilds = [guild for guild in self._guilds() if application.bot.id in guild.members]
         await session.dispatch(
             "READY",
             {
@@ -272,6 +343,7 @@ class GatewayHub:
                 "session_type": "normal",
                 "resume_gateway_url": "wss://gateway.discord.gg",
                 "application": {"id": str(application.id), "flags": 0},
+                **({"shard": list(shard)} if shard is not None else {}),
                 "private_channels": [],
                 "relationships": [],
                 "presences": [],

@@ -70,6 +70,15 @@ class SnowflakeFactory:
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (next(self._counter) & 0x3FFFFF)
 
+    def on_shard(self, shard: int, shard_count: int) -> int:
+        """An id that shard `shard` of `shard_count` owns (`(id >> 22) % shard_count`, Discord's rule):
+        its time stamp moved back by less than `shard_count` milliseconds."""
+        if not 0 <= shard < shard_count:
+            raise ValueError(f"shard {shard} is not one of {shard_count}")
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms -= (ms - shard) % shard_count
+        return (ms << 22) | (next(self._counter) & 0x3FFFFF)
+
 
 def iso_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat()
@@ -345,6 +354,11 @@ class Application:
     token: str
     global_commands: list[JSON] = field(default_factory=list)
     guild_commands: dict[int, list[JSON]] = field(default_factory=dict)
+    #: A gateway session may hold at most this many guilds, else IDENTIFY is closed with 4011 "sharding
+    #: required" (Discord: 2,500); lower it to test sharding with a few guilds.
+    max_guilds_per_shard: int = 2500
+    #: GET /gateway/bot recommends one shard per this many guilds (Discord: 1,000).
+    guilds_per_recommended_shard: int = 1000
 
     def payload(self) -> JSON:
         return {

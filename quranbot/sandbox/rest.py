@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -111,7 +112,7 @@ class RestApi:
             ("GET", "/oauth2/applications/@me", self.get_application),
             ("GET", "/applications/@me", self.get_application),
             ("GET", "/gateway", self.get_gateway),
-            ("GET", "/gateway/bot", self.get_gateway),
+            ("GET", "/gateway/bot", self.get_bot_gateway),
             ("GET", "/applications/{app_id}/commands", self.get_commands),
             ("PUT", "/applications/{app_id}/commands", self.put_commands),
             ("GET", "/applications/{app_id}/guilds/{guild_id}/commands", self.get_commands),
@@ -213,10 +214,18 @@ class RestApi:
         return json_response(self._bot(request).payload())
 
     async def get_gateway(self, request: web.Request) -> web.Response:
+        return json_response({"url": "wss://gateway.discord.gg"})
+
+    async def get_bot_gateway(self, request: web.Request) -> web.Response:
+        """The gateway and the shard count Discord recommends: one per `guilds_per_recommended_shard`
+        guilds the bot is in (at least 1)."""
+        application = self._bot(request)
+        guilds = sum(1 for guild in self.world.guilds.values() if application.bot.id in guild.members)
+        shards = max(1, math.ceil(guilds / application.guilds_per_recommended_shard))
         return json_response(
             {
                 "url": "wss://gateway.discord.gg",
-                "shards": 1,
+                "shards": shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 1000,

@@ -74,8 +74,9 @@ class World:
         self.applications.append(application)
         return application
 
-    def add_guild(self, name: str, owner: User) -> Guild:
-        guild_id = self.snowflake()
+    def add_guild(self, name: str, owner: User, *, shard: tuple[int, int] | None = None) -> Guild:
+        """A guild; with `shard=(id, count)` its id is one that shard owns (to script sharded bots)."""
+        guild_id = self.snowflake() if shard is None else self.snowflake.on_shard(*shard)
         guild = Guild(id=guild_id, name=name, owner_id=owner.id)
         guild.roles[guild_id] = Role(id=guild_id, name="@everyone", permissions=Permission.EVERYONE_DEFAULT)
         guild.members[owner.id] = Member(user=owner)

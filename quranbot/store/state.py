@@ -97,6 +97,9 @@ class StateStore:
         #: What config.toml says, for what Discord has not set (see `settings` and `playback`).
         self.guild_defaults: dict[int, GuildSettings] = {}
         self.default_reciter: str | None = None
+        #: A shard's store holds only the guilds its shard owns (None: every guild, unsharded).
+        self.owns_guild: Callable[[int], bool] | None = None
+        self._refused_guilds: set[int] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def open(self) -> StateStore:
@@ -188,6 +191,16 @@ class StateStore:
         assert isinstance(result, StateTable)
         return result
 
+    def _writable(self, guild_id: int) -> bool:
+        """False for a guild another shard owns: its records are never written here, so they cannot fork
+        from the owner's copy (Discord sends a shard only its own guilds; a slip must not cost data)."""
+        if self.owns_guild is None or self.owns_guild(guild_id):
+            return True
+        if guild_id not in self._refused_guilds:
+            self._refused_guilds.add(guild_id)
+            log.warning("Guild %s belongs to another shard: nothing about it is saved here", guild_id)
+        return False
+
     # -- hot values: buffered, written by flush() ---------------------------------------------------
     def playback(self, guild_id: int) -> GuildPlayback:
         pending = self._pending_playback.get(guild_id)
@@ -199,6 +212,8 @@ class StateStore:
         return GuildPlayback(guild_id, reciter=self.default_reciter)  # a new guild: config's reciter
 
     def set_playback(self, playback: GuildPlayback) -> None:
+        if not self._writable(playback.guild_id):
+            return
         self._pending_playback[playback.guild_id] = GuildPlayback.from_document(playback.to_document())
 
     def listening(self, guild_id: int, user_id: int) -> ListeningStats:
@@ -211,6 +226,8 @@ class StateStore:
 
         Live rather than copied: the tracker touches every listener's record on each tick, and a
         copy of a record with its daily, hourly and session figures costs more than the change."""
+        if not self._writable(guild_id):
+            return ListeningStats(guild_id, user_id)  # changed by the caller, kept nowhere
         records = self._guild_listening(guild_id)
         stats = records.get(user_id)
         if stats is None:
@@ -227,6 +244,14 @@ class StateStore:
             records = {int(d.doc_id): ListeningStats.from_document(dict(d)) for d in table.all()}
             self._listening[guild_id] = records
         return records
+
+    def put_listening(self, stats: ListeningStats) -> None:
+        """Replace a member's whole record (a migration between shards); written at the next flush."""
+        if not self._writable(stats.guild_id):
+            return
+        record = ListeningStats.from_document(stats.to_document())
+        self._guild_listening(stats.guild_id)[stats.user_id] = record
+        self._pending_listening[(stats.guild_id, stats.user_id)] = record
 
     def all_listening(self, guild_id: int) -> list[ListeningStats]:
         """Every member's record in the guild as it is now; these are the live records: only read them."""
@@ -258,6 +283,8 @@ class StateStore:
         return {int(u) for u in document.get("users", [])} if document else set()
 
     def set_listening_opt_out(self, guild_id: int, user_id: int, opted_out: bool) -> None:
+        if not self._writable(guild_id):
+            return
         users = self.listening_opt_outs(guild_id)
         users = users | {user_id} if opted_out else users - {user_id}
         self._table(SETTINGS, "listening_opt_out").upsert(Document({"users": sorted(users)}, doc_id=guild_id))
@@ -285,6 +312,8 @@ class StateStore:
         return (int(role) if role is not None else None), {int(u) for u in document.get("holders", [])}
 
     def save_listener_role_holders(self, guild_id: int, role_id: int | None, holders: set[int]) -> None:
+        if not self._writable(guild_id):
+            return
         self._table(SETTINGS, "listener_role").upsert(
             Document({"role_id": role_id, "holders": sorted(holders)}, doc_id=guild_id)
         )
@@ -298,6 +327,8 @@ class StateStore:
 
     def set_surah_audience(self, audience: SurahAudience) -> None:
         """Buffered and written with the position: the two must agree after a restart."""
+        if not self._writable(audience.guild_id):
+            return
         self._pending_audiences[audience.guild_id] = SurahAudience.from_document(audience.to_document())
 
     @property
@@ -342,6 +373,30 @@ class StateStore:
                 for user_id in documents:
                     self._pending_listening.pop((guild_id, user_id), None)
 
+    def stored_guilds(self) -> dict[str, set[int]]:
+        """Which guilds have records of each kind, buffered ones included: what a migration between
+        shards must carry (`quranbot/shards/migrate.py`). The kinds name the getters and setters."""
+
+        def doc_guilds(name: str, table: str) -> set[int]:
+            return {int(doc.doc_id) for doc in self._table(name, table).all()}
+
+        def table_guilds(name: str) -> set[int]:
+            prefix = "guild:"
+            return {int(t.removeprefix(prefix)) for t in self._dbs[name].tables() if t.startswith(prefix)}
+
+        return {
+            "playback": doc_guilds(PLAYBACK, "guilds") | set(self._pending_playback),
+            "audience": doc_guilds(PLAYBACK, "audience") | set(self._pending_audiences),
+            "settings": doc_guilds(SETTINGS, "guilds"),
+            "daily_verse": doc_guilds(SETTINGS, "daily_verse"),
+            "listening_opt_out": doc_guilds(SETTINGS, "listening_opt_out"),
+            "listener_role": doc_guilds(SETTINGS, "listener_role"),
+            "quiz_scores": table_guilds(QUIZ),
+            "listening": set(self.listening_guilds()),
+            "quiz_guild": doc_guilds(QUIZZES, "guilds"),
+            "open_quizzes": {quiz.guild_id for quiz in self.open_quizzes()},
+        }
+
     # -- cold values: written at once ---------------------------------------------------------------
     def settings(self, guild_id: int) -> GuildSettings:
         """The guild's settings in effect: what was saved from Discord (/setup, the panel), and for each
@@ -373,6 +428,8 @@ class StateStore:
         return [GuildSettings.from_document(dict(d)) for d in self._table(SETTINGS, "guilds").all()]
 
     def save_settings(self, settings: GuildSettings) -> None:
+        if not self._writable(settings.guild_id):
+            return
         self._table(SETTINGS, "guilds").upsert(Document(settings.to_document(), doc_id=settings.guild_id))
 
     def daily_verse(self, guild_id: int) -> DailyVerseState:
@@ -380,6 +437,8 @@ class StateStore:
         return DailyVerseState.from_document(dict(document)) if document else DailyVerseState(guild_id)
 
     def save_daily_verse(self, state: DailyVerseState) -> None:
+        if not self._writable(state.guild_id):
+            return
         self._table(SETTINGS, "daily_verse").upsert(Document(state.to_document(), doc_id=state.guild_id))
 
     def quiz_score(self, guild_id: int, user_id: int) -> QuizScore:
@@ -387,6 +446,8 @@ class StateStore:
         return QuizScore.from_document(dict(document)) if document else QuizScore(guild_id, user_id)
 
     def save_quiz_score(self, score: QuizScore) -> None:
+        if not self._writable(score.guild_id):
+            return
         self._table(QUIZ, _guild_table(score.guild_id)).upsert(
             Document(score.to_document(), doc_id=score.user_id)
         )
@@ -396,7 +457,7 @@ class StateStore:
 
     def save_quiz_scores(self, guild_id: int, scores: list[QuizScore]) -> None:
         """Every member scored at one reveal, in one write."""
-        if scores:
+        if scores and self._writable(guild_id):
             self._table(QUIZ, _guild_table(guild_id)).upsert_many(
                 {s.user_id: s.to_document() for s in scores}
             )
@@ -412,6 +473,8 @@ class StateStore:
 
     def save_open_quiz(self, quiz: OpenQuiz) -> None:
         """Written at once: a question that was posted must be found again after any restart."""
+        if not self._writable(quiz.guild_id):
+            return
         self._pending_open_quizzes.pop(quiz.quiz_id, None)
         self._table(QUIZZES, "open").upsert(Document(quiz.to_document(), doc_id=quiz.quiz_id))
 
@@ -421,6 +484,8 @@ class StateStore:
         The live record is kept, not a copy, and written as it is at the next flush: a crowd of 1,000
         answering at once would otherwise copy 500,000 answers (2.3 s measured). Flushes run on the
         event loop, as answers do, so none can change it halfway through a write."""
+        if not self._writable(quiz.guild_id):
+            return
         self._pending_open_quizzes[quiz.quiz_id] = quiz
 
     def delete_open_quiz(self, quiz_id: int) -> None:
@@ -437,6 +502,8 @@ class StateStore:
         return [QuizGuild.from_document(dict(d)) for d in self._table(QUIZZES, "guilds").all()]
 
     def save_quiz_guild(self, quiz_guild: QuizGuild) -> None:
+        if not self._writable(quiz_guild.guild_id):
+            return
         self._table(QUIZZES, "guilds").upsert(Document(quiz_guild.to_document(), doc_id=quiz_guild.guild_id))
 
 
