@@ -6,8 +6,8 @@ admin can act on (`StartupError`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import contextlib
+import dataclasses
 import datetime
 import logging
 import signal
