@@ -31,6 +31,7 @@ from test_panel import configure, until
 
 from quranbot.bot.cogs import presence
 from quranbot.bot.cogs.presence import PresenceCog
+from quranbot.i18n.catalog import english as english_messages
 from quranbot.sandbox.server import Sandbox
 
 #: What asyncio and Python say about tasks and coroutines nobody owned.
@@ -179,7 +180,7 @@ async def test_a_presence_update_meeting_a_closing_gateway_logs_no_error(
             attempts.append(activity.name)
             raise aiohttp.ClientConnectionResetError("Cannot write to closing transport")
 
-    cog = PresenceCog(cast(Any, ClosingGateway()))
+    cog = PresenceCog(cast(Any, ClosingGateway()), english_messages())
     reciting = SimpleNamespace(now_playing=lambda: SimpleNamespace(surah=18, reciter_name="Sample"))
     caplog.set_level(logging.DEBUG)
     with noise_caught() as noise:
