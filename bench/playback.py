@@ -219,16 +219,27 @@ async def naive_child(host: str, port: int, cert: Path, token: str, channel_id: 
 
 
 async def quranbot_child(
-    host: str, port: int, cert: Path, token: str, channels: tuple[int, ...], home: Path
+    host: str,
+    port: int,
+    cert: Path,
+    token: str,
+    channels: tuple[int, ...],
+    home: Path,
+    shard: tuple[int, int] | None = None,
 ) -> None:
-    """The real bot, as `quranbot run` starts it (SIGTERM stops it cleanly)."""
+    """The real bot, as `quranbot run` starts it (SIGTERM stops it cleanly); with `shard` (id, count),
+    as `quranbot run --shard-ids ID --shard-count COUNT` does."""
     from quranbot.bot.runner import run_bot
     from quranbot.bot.settings import BotSettings
     from quranbot.paths import Paths
     from quranbot.secret import Secret
+    from quranbot.shards.ownership import Shard
 
-    settings = BotSettings(token=Secret(token), voice_channels=channels)
-    await run_bot(settings, Paths.under(home), connector=child_connector(host, port, cert))
+    settings = BotSettings(
+        token=Secret(token), voice_channels=channels, shard=None if shard is None else Shard(*shard)
+    )
+    paths = Paths.under(home).for_shard(None if shard is None else shard[0])
+    await run_bot(settings, paths, connector=child_connector(host, port, cert))
 
 
 def child_main(argv: Sequence[str]) -> None:
@@ -241,12 +252,24 @@ def child_main(argv: Sequence[str]) -> None:
     parser.add_argument("--channel", type=int, action="append", default=[])
     parser.add_argument("--media", type=Path, help="naive: the MP3 folder")
     parser.add_argument("--home", type=Path, help="quranbot: its --home")
+    parser.add_argument("--shard", help="quranbot: ID/COUNT, one gateway shard of COUNT")
     args = parser.parse_args(argv)
     token = args.token_file.read_text().strip()
     if args.child == "naive":
         asyncio.run(naive_child(args.host, args.port, args.cert, token, args.channel[0], args.media))
     else:
-        asyncio.run(quranbot_child(args.host, args.port, args.cert, token, tuple(args.channel), args.home))
+        shard = tuple(int(part) for part in args.shard.split("/")) if args.shard else None
+        asyncio.run(
+            quranbot_child(
+                args.host,
+                args.port,
+                args.cert,
+                token,
+                tuple(args.channel),
+                args.home,
+                shard,  # type: ignore[arg-type]
+            )
+        )
 
 
 # -- listening, on the sandbox's side ---------------------------------------------------------------------
@@ -361,6 +384,7 @@ class StreamRun:
 @dataclass
 class ScaleRun:
     guilds: int
+    shards: int  # bot processes (gateway shards) the guilds were split over
     streaming: int
     bot_cpu_percent: float
     bot_rss_mib: float
@@ -632,10 +656,13 @@ class Bench:
     # -- 6: N guilds in one bot process ----------------------------------------------------------------
     async def scale(self) -> None:
         for guilds in self.args.scale:
-            note(f"scale: {guilds} guild(s), {self.args.scale_seconds:g} s")
-            self.results.scale.append(await self.scale_run(guilds))
+            for shards in sorted({1, self.args.scale_shards}):
+                note(f"scale: {guilds} guild(s) in {shards} process(es), {self.args.scale_seconds:g} s")
+                self.results.scale.append(await self.scale_run(guilds, shards))
 
-    async def scale_run(self, count: int) -> ScaleRun:
+    async def scale_run(self, count: int, shards: int = 1) -> ScaleRun:
+        """`count` guilds recited by one bot process, or split over `shards` gateway shard processes
+        (each guild in the shard Discord routes it to: (guild_id >> 22) % shards)."""
         from quranbot.paths import Paths
         from quranbot.sandbox.model import ChannelType
         from quranbot.store.records import GuildSettings
@@ -650,28 +677,40 @@ class Bench:
             guild.members[bot.user.id] = bot
             guilds.append(guild)
             channels.append(world.add_channel(guild, "Quran", ChannelType.VOICE))
-        paths = Paths.under(home)
-        with StateStore(paths.state_dir, paths.backups_dir) as store:
-            for guild, channel in zip(guilds, channels, strict=True):
-                store.save_settings(GuildSettings(guild.id, voice_channel_id=channel.id))
+        homes = [Paths.under(home).for_shard(None if shards == 1 else shard) for shard in range(shards)]
+        for shard, paths in enumerate(homes):
+            with StateStore(paths.state_dir, paths.backups_dir) as store:
+                for guild, channel in zip(guilds, channels, strict=True):
+                    if (guild.id >> 22) % shards == shard:
+                        store.save_settings(GuildSettings(guild.id, voice_channel_id=channel.id))
         listeners = [self.listen(c, keep_audio=False, deaf=self.args.no_decode) for c in channels]
-        name = f"scale-{count}"
+        name = f"scale-{count}" + (f"-{shards}-shards" if shards > 1 else "")
         spawned = time.perf_counter()
-        process = await self.spawn(self.child_argv("quranbot", [], home), name)
+        processes = []
+        for shard in range(shards):
+            argv = self.child_argv("quranbot", [], home)
+            if shards > 1:
+                argv += ["--shard", f"{shard}/{shards}"]
+            processes.append(await self.spawn(argv, f"{name}-{shard}"))
         try:
             await self.wait_for_first_packet(listeners, name, timeout=40 + count * 0.75, allow_missing=True)
             connect = max(ls.first_packet_at for ls in listeners if ls.first_packet_at) - spawned
             await asyncio.sleep(self.args.warmup)
-            start = Reading.take(process.pid)
+            starts = [Reading.take(p.pid) for p in processes]
             await asyncio.sleep(self.args.scale_seconds)
-            end = Reading.take(process.pid)
-            rss = tree_rss_mib(process.pid)
-            threads = len(os.listdir(f"/proc/{process.pid}/task"))
+            ends = [Reading.take(p.pid) for p in processes]
+            rss = sum(tree_rss_mib(p.pid) for p in processes)
+            threads = sum(len(os.listdir(f"/proc/{p.pid}/task")) for p in processes)
         finally:
-            await self.stop(process)
+            for process in processes:
+                await self.stop(process)
             for guild in guilds:  # the next run's bot does not see these guilds
                 guild.members.pop(bot.user.id, None)
-        t0, t1, cpu = start.at, end.at, end.percent_since(start)
+        shares = [end.percent_since(start) for start, end in zip(starts, ends, strict=True)]
+        start, end = starts[0], ends[0]
+        cpu = {**shares[0], "bot": sum(share["bot"] for share in shares)}
+        cpu["others"] = max(0.0, shares[0]["others"] - sum(share["bot"] for share in shares[1:]))
+        t0, t1 = start.at, end.at
         elapsed_frames = (t1 - t0) * 1000 / FRAME_MS
         p99s, maxima, heard = [], [], 0
         for listener in listeners:
@@ -684,6 +723,7 @@ class Bench:
                 maxima.append(max(gaps))
         return ScaleRun(
             guilds=count,
+            shards=shards,
             streaming=len(p99s),
             bot_cpu_percent=cpu["bot"],
             bot_rss_mib=rss,
@@ -796,16 +836,19 @@ def report(args: argparse.Namespace, results: Results, load: tuple[float, float,
         decode = "decoding every stream"
         if args.no_decode:
             decode = "NOT decoding (--no-decode: a bench-only listener)"
-        print(f"N guilds in ONE bot process, {args.scale_seconds:g} s window; the sandbox is {decode}")
         print(
-            f"{'guilds':>6}{'streaming':>10}{'bot CPU %':>10}{'per stream':>11}{'bot RSS MiB':>12}"
-            f"{'sandbox CPU %':>14}"
+            f"N guilds in one bot process (or split over gateway shard processes), {args.scale_seconds:g} s"
+            f" window; the sandbox is {decode}"
+        )
+        print(
+            f"{'guilds':>6}{'procs':>6}{'streaming':>10}{'bot CPU %':>10}{'per stream':>11}"
+            f"{'bot RSS MiB':>12}{'sandbox CPU %':>14}"
             f"{'others %':>9}{'p99 late ms':>12}{'(median ch)':>12}{'max gap ms':>11}"
             f"{'delivered':>10}{'all up s':>9}{'threads':>8}"
         )
         for s in results.scale:
             print(
-                f"{s.guilds:>6}{s.streaming:>10}{s.bot_cpu_percent:>10.1f}"
+                f"{s.guilds:>6}{s.shards:>6}{s.streaming:>10}{s.bot_cpu_percent:>10.1f}"
                 f"{s.bot_cpu_percent / s.guilds:>11.2f}{s.bot_rss_mib:>12.1f}"
                 f"{s.sandbox_cpu_percent:>14.1f}{s.others_cpu_percent:>9.1f}{s.worst_p99_late_ms:>12.1f}"
                 f"{s.median_p99_late_ms:>12.1f}{s.worst_max_gap_ms:>11.1f}{s.delivered:>9.1%}"
@@ -840,6 +883,8 @@ def reproduce_args(args: argparse.Namespace) -> str:
         parts.append(f"--latency-tries {args.latency_tries}")
     if "scale" in args.only:
         parts += [f"--scale {','.join(map(str, args.scale))}", f"--scale-seconds {args.scale_seconds:g}"]
+        if args.scale_shards > 1:
+            parts.append(f"--scale-shards {args.scale_shards}")
         if args.no_decode:
             parts.append("--no-decode")
     return " ".join(parts)
@@ -889,6 +934,12 @@ def main() -> None:
         "--only", default=",".join(PARTS), help=f"comma-separated: {','.join(PARTS)} (gap runs with cpu)"
     )
     parser.add_argument("--scale", default="1,10,50", help="guild counts for the scale part")
+    parser.add_argument(
+        "--scale-shards",
+        type=int,
+        default=1,
+        help="also run each scale count split over this many gateway shard processes",
+    )
     parser.add_argument("--scale-seconds", type=float, default=15.0)
     parser.add_argument(
         "--no-decode",
