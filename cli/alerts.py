@@ -15,7 +15,7 @@ import getpass
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import aiohttp
 import typer
@@ -29,13 +29,15 @@ from quranbot.alerts.sender import AlertSender
 from quranbot.alerts.webhook import WebhookDestination
 from quranbot.alerts.webhook_url import WebhookUrlError, masked_webhook, read_webhook_url
 from quranbot.bot.runner import StartupError
-from quranbot.cli.bot_socket import call_bot
+from quranbot.cli.bot_socket import ask_each, call_bot
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, out
 from quranbot.cli.run import SandboxTarget, alert_settings, sandbox_target
+from quranbot.cli.shard_choice import ShardOption, chosen_bots
 from quranbot.config.load import load_config
 from quranbot.config.schema import Config, ConfigError
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
+from quranbot.control.machine import BotSocket, machine_bots
 from quranbot.paths import Paths
 from quranbot.secret import Secret
 
@@ -71,10 +73,12 @@ def test_command(
     sandbox_cert: Annotated[
         Path | None, typer.Option(help="The sandbox's certificate (default: the one it wrote under --home).")
     ] = None,
+    shard: ShardOption = None,
 ) -> None:
     """Send a test alert and print what Discord answered (exit 1 unless it was delivered).
 
-    A saved webhook is sent to from here, bot running or not; an alert channel through the running bot.
+    A saved webhook is sent to from here, bot running or not; an alert channel through the running bot,
+    sharded through every shard of the machine (each posts its own alerts), or --shard N alone.
     """
     paths = cli_context(ctx).paths
     try:
@@ -90,15 +94,41 @@ def test_command(
                 f"webhook {masked_webhook(webhook)}", answer.status, answer.delivered, answer.reason,
             )  # fmt: skip
         else:
-            result = call_bot(paths.control_socket, "alerts.test")
+            bots = chosen_bots(paths, shard)
+            if len(bots) > 1:  # each shard posts its own alerts to the channel: test every one
+                _test_shards(bots)
+                return
+            result = call_bot(bots[0].path, "alerts.test")
             where, status, delivered, reason = (
                 result["destination"], result["status"], result["delivered"], result["answer"],
             )  # fmt: skip
+            if bots[0].shard is not None:
+                where = f"{bots[0].label}: {where}"
     except (ConfigError, WebhookUrlError, StartupError) as exc:
         raise fail(str(exc)) from None
     out.print(f"{escape(where)}: {escape(said(status, delivered, reason))}", soft_wrap=True, highlight=False)
     if not delivered:
         raise typer.Exit(1)
+
+
+def _test_shards(bots: list[BotSocket]) -> None:
+    """`alerts.test` through each shard: one line each; exit 1 unless every shard delivered."""
+    answers = ask_each(tuple(bots), _alerts_test)
+    for answer in answers:
+        if answer.result is None:
+            line = f"{answer.bot.label}: {answer.error or 'down'}"
+        else:
+            result = answer.result
+            line = f"{answer.bot.label}: {result['destination']}: "
+            line += said(result["status"], result["delivered"], result["answer"])
+        out.print(escape(line), soft_wrap=True, highlight=False)
+    if not all(answer.result is not None and answer.result["delivered"] for answer in answers):
+        raise typer.Exit(1)
+
+
+async def _alerts_test(client: ControlClient) -> dict[str, Any]:
+    result: dict[str, Any] = await client.call("alerts.test")
+    return result
 
 
 def announce(paths: Paths, text: str, level: Level = Level.INFO) -> None:
@@ -111,10 +141,18 @@ def announce(paths: Paths, text: str, level: Level = Level.INFO) -> None:
 
 
 async def _announce(paths: Paths, text: str, level: Level) -> None:
-    try:
-        client = await ControlClient.connect(paths.control_socket)
-    except (BotNotRunning, PermissionError):
-        client = None
+    """Through the bot (sharded: the first shard of the machine that runs, unless `paths` is a
+    shard's own), else the saved webhook."""
+    sockets = [paths.control_socket]
+    if paths.shard is None:
+        sockets = [bot.path for bot in machine_bots(paths).sockets]
+    client = None
+    for socket in sockets:
+        try:
+            client = await ControlClient.connect(socket)
+            break
+        except (BotNotRunning, PermissionError):
+            continue
     if client is not None:
         try:
             await client.call("alerts.event", text=text, level=level.label)

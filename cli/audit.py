@@ -25,8 +25,10 @@ from quranbot.audit.record import RESULTS, SOURCES, AuditRecord
 from quranbot.audit.writer import DEFAULT_KEEP, DEFAULT_MAX_BYTES, AuditLog
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, out
+from quranbot.cli.shard_choice import ShardOption, chosen_bots
 from quranbot.config.load import load_config
 from quranbot.config.schema import ConfigError
+from quranbot.control.machine import BotSocket
 from quranbot.paths import Paths
 
 RESULT_STYLE = {"ok": "green", "refused": "yellow", "error": "bold red"}
@@ -48,8 +50,10 @@ def audit_command(
         int, typer.Option("--limit", "-n", min=0, help="The newest N that match (0: all of them).")
     ] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    shard: ShardOption = None,
 ) -> None:
-    """Show the audit trail: every control action, refusals included, oldest first."""
+    """Show the audit trail: every control action, refusals included, oldest first. Sharded, every
+    shard's trail merged by time (a shard column, `"shard"` in JSON), or --shard N's."""
     paths = cli_context(ctx).paths
     try:
         wanted = AuditFilter(
@@ -61,6 +65,10 @@ def audit_command(
         )
     except ValueError as exc:
         raise fail(str(exc), 2) from None
+    bots = chosen_bots(paths, shard)
+    if bots[0].shard is not None:
+        _shards_audit(bots, wanted, limit, as_json)
+        return
     try:
         records = select(read_records(paths.state_dir), wanted, limit)
     except PermissionError:
@@ -75,22 +83,54 @@ def audit_command(
     out.print(audit_table(records))
 
 
+def _shards_audit(bots: list[BotSocket], wanted: AuditFilter, limit: int, as_json: bool) -> None:
+    """Each shard's newest `limit` that match, merged by time: the newest `limit` of the machine."""
+    tagged: list[tuple[AuditRecord, int]] = []
+    for bot in bots:
+        assert bot.shard is not None
+        try:
+            tagged += [
+                (record, bot.shard) for record in select(read_records(bot.paths.state_dir), wanted, limit)
+            ]
+        except PermissionError:
+            raise fail(
+                f"not allowed to read {bot.paths.state_dir}: run as root or as the bot's user"
+            ) from None
+    tagged.sort(key=lambda pair: pair[0].moment)  # stable: a tie keeps shard order
+    if limit > 0:
+        tagged = tagged[-limit:]
+    if as_json:
+        for record, shard in tagged:
+            typer.echo(json.dumps({"shard": shard, **record.to_json()}, ensure_ascii=False))
+        return
+    if not tagged:
+        where = ", ".join(str(bot.paths.state_dir) for bot in bots)
+        anything = any(_any(bot.paths) for bot in bots)
+        out.print("No audit records match." if anything else f"No audit records in {where} yet.")
+        return
+    out.print(audit_table([record for record, _ in tagged], [shard for _, shard in tagged]))
+
+
 def _any(paths: Paths) -> bool:
     return next(read_records(paths.state_dir), None) is not None
 
 
-def audit_table(records: list[AuditRecord]) -> Table:
+def audit_table(records: list[AuditRecord], shards: list[int] | None = None) -> Table:
+    """The records as a table; sharded, with the shard each came from."""
     table = Table(box=box.SIMPLE_HEAD)
+    if shards is not None:
+        table.add_column("shard", justify="right", no_wrap=True)
     for column in ("when", "source", "who", "where", "action", "result"):
         table.add_column(column, no_wrap=column in ("when", "result"))
-    for record in records:
+    for index, record in enumerate(records):
         moment = record.moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         who = record.actor + (f" ({record.actor_id})" if record.actor_id else "")
         where = " #".join(filter(None, [record.guild_id, record.channel_id])) or "—"
         what = record.action + "".join(f" {k}={v}" for k, v in record.args.items())
         style = RESULT_STYLE.get(record.result, "")
         outcome = f"[{style}]{record.result}[/]" + (f": {escape(record.reason)}" if record.reason else "")
-        table.add_row(moment, record.source, escape(who), where, escape(what), outcome)
+        cells = [moment, record.source, escape(who), where, escape(what), outcome]
+        table.add_row(*([] if shards is None else [str(shards[index])]), *cells)
     return table
 
 

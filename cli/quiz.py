@@ -23,6 +23,7 @@ from rich.table import Table
 from quranbot.atomic_file import atomic_write_bytes, fsync_directory
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, out
+from quranbot.cli.shard_choice import ShardOption, chosen_bots
 from quranbot.paths import Paths
 from quranbot.quiz.bank import BankComposition, BankLoader, QuestionBank, bank_file_name
 from quranbot.quiz.bank_file import ParsedBank, Problem, parse_bank_bytes
@@ -243,29 +244,45 @@ def _print_composition(composition: BankComposition) -> None:
 def stats_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    shard: ShardOption = None,
 ) -> None:
     """What the bank holds (questions per source, category and difficulty) and how members do (per
     server: players, answers, accuracy, the top five by points). Read from the files, so it works
-    whether the bot runs or not."""
+    whether the bot runs or not; sharded, from every shard's (each its own servers), or --shard N's."""
     paths = cli_context(ctx).paths
     composition = BankComposition.of(_bank(paths))
-    members = {guild: guild_summary(scores) for guild, scores in quiz_scores_on_disk(paths.state_dir).items()}
+    members: dict[int, dict[str, object]] = {}
+    owner: dict[int, int] = {}
+    bots = chosen_bots(paths, shard)
+    for bot in bots:
+        for guild, scores in quiz_scores_on_disk(bot.paths.state_dir).items():
+            members[guild] = guild_summary(scores)
+            if bot.shard is not None:
+                owner[guild] = bot.shard
     if as_json:
-        report = {"bank": composition.to_json(), "guilds": {str(g): f for g, f in sorted(members.items())}}
+        report: dict[str, object] = {
+            "bank": composition.to_json(),
+            "guilds": {str(g): f for g, f in sorted(members.items())},
+        }
+        if bots[0].shard is not None:
+            report["shards"] = {str(g): s for g, s in sorted(owner.items())}
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     _print_composition(composition)
     for guild, figures in sorted(members.items()):
-        out.print(_members_table(guild, figures))
+        out.print(_members_table(guild, figures, owner.get(guild)))
     if not members:
         out.print("No member has answered a question yet.")
 
 
-def _members_table(guild: int, figures: dict[str, object]) -> Table:
-    """Print the server's one-line summary; return its top five as a table."""
+def _members_table(guild: int, figures: dict[str, object], shard: int | None = None) -> Table:
+    """Print the server's one-line summary (sharded, with its shard); return its top five as a table."""
     accuracy = figures["accuracy"]
     shown = "–" if not isinstance(accuracy, float) else f"{accuracy:.0%}"
-    out.print(f"Server {guild}: {figures['players']} players, {figures['answers']} answers, {shown} right")
+    where = "" if shard is None else f" (shard {shard})"
+    out.print(
+        f"Server {guild}{where}: {figures['players']} players, {figures['answers']} answers, {shown} right"
+    )
     table = Table(box=box.SIMPLE_HEAD)
     for column in ("Rank", "Member id", "Points", "Answered", "Best streak"):
         table.add_column(column, justify="left" if column == "Member id" else "right", no_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,11 @@ from quranbot.audio.sample import sample_frequency, write_sample_reciter
 from quranbot.audio.source import Source, SourceError, open_source
 from quranbot.audio.verify import verify_reciter
 from quranbot.cli.alerts import announce
+from quranbot.cli.bot_socket import ask_each
 from quranbot.cli.context import cli_context
 from quranbot.cli.output import fail, human_size, out, warn
+from quranbot.control.client import ControlClient
+from quranbot.control.machine import MachineBots, machine_bots
 from quranbot.quran.metadata import load_metadata
 from quranbot.store.lock import lock_holder
 from quranbot.store.state import reciters_in_use
@@ -143,18 +147,63 @@ def remove_command(
     paths = cli_context(ctx).paths
     library = _library(ctx)
     reciter = _get(library, name)
-    guilds = sorted(g for g, slug in reciters_in_use(paths.state_dir).items() if slug == reciter.slug)
-    if guilds and not force:
-        running = lock_holder(paths.state_dir)
-        state = f"the bot (process {running}) is playing it" if running else "it is the saved reciter"
-        raise fail(f"{reciter.name} is in use: {state} in {len(guilds)} server(s). Switch them to another "
-                   "reciter first, or pass --force")  # fmt: skip
+    bots = machine_bots(paths)
+    if bots.sharded:
+        users = shards_using(bots, reciter.slug)
+        if users and not force:
+            count = sum(len(user.guilds) for user in users)
+            where = "; ".join(user.describe() for user in users)
+            raise fail(f"{reciter.name} is in use in {count} server(s): {where}. Switch them to another "
+                       "reciter first, or pass --force")  # fmt: skip
+    else:
+        guilds = sorted(g for g, slug in reciters_in_use(paths.state_dir).items() if slug == reciter.slug)
+        if guilds and not force:
+            running = lock_holder(paths.state_dir)
+            state = f"the bot (process {running}) is playing it" if running else "it is the saved reciter"
+            raise fail(f"{reciter.name} is in use: {state} in {len(guilds)} server(s). Switch them to "
+                       "another reciter first, or pass --force")  # fmt: skip
     if not yes and not typer.confirm(
         f"Delete {reciter.name} ({human_size(reciter.size)} in {reciter.directory})?"
     ):
         raise fail("Nothing removed")
     library.remove(reciter.slug)
     out.print(f"Removed {reciter.name}.")
+
+
+@dataclass(frozen=True)
+class ShardUse:
+    """The servers of one shard that play (or saved) a reciter."""
+
+    shard: int | None
+    guilds: tuple[int, ...]
+    #: The process holding the shard's state, when it runs.
+    pid: int | None
+
+    def describe(self) -> str:
+        who = "QuranBot" if self.shard is None else f"shard {self.shard}"
+        how = f"(process {self.pid}) is playing it" if self.pid else "saved it as the reciter"
+        return f"{who} {how} in {len(self.guilds)} ({', '.join(map(str, self.guilds))})"
+
+
+def shards_using(bots: MachineBots, slug: str) -> list[ShardUse]:
+    """Every shard of the machine whose guilds play `slug`: its saved playback.json, and what each
+    running shard says it plays now (a switch not yet flushed to its file)."""
+    live: dict[int | None, set[int]] = {}
+    for answer in ask_each(bots.sockets, _reciting):
+        if answer.result is not None:
+            live[answer.bot.shard] = {g for g, playing in answer.result.items() if playing == slug}
+    users = []
+    for bot in bots.sockets:
+        saved = {g for g, playing in reciters_in_use(bot.paths.state_dir).items() if playing == slug}
+        guilds = saved | live.get(bot.shard, set())
+        if guilds:
+            users.append(ShardUse(bot.shard, tuple(sorted(guilds)), lock_holder(bot.paths.state_dir)))
+    return users
+
+
+async def _reciting(client: ControlClient) -> dict[int, str]:
+    status = await client.call("status")
+    return {int(g["guild_id"]): str(g["reciter"]) for g in status["guilds"] if g.get("reciter")}
 
 
 @reciter_app.command("import")

@@ -386,8 +386,34 @@ def install_shards(
     if show(("LoadState",)).get("LoadState") != "not-found":
         out.print(f"Disabling {UNIT_NAME}: the shards take over its guilds", soft_wrap=True)
         systemctl("disable", "--now", UNIT_NAME)
+    retire_shards(units, unit_dir)
     systemctl("enable", *units)
     start("restart", units=units)  # restart: a shard already running may be older code or another count
+
+
+def known_shard_units(unit_dir: Path = UNIT_DIR) -> set[str]:
+    """The `quranbot@N` instances systemd knows here: loaded (running, failed, ...) or enabled (a link in
+    a `.wants/` directory)."""
+    listed = subprocess.run(
+        ["systemctl", "list-units", "--all", "--plain", "--no-legend", "quranbot@*.service"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    names = {line.split()[0] for line in listed.splitlines() if line.strip()}
+    names |= {link.name for link in unit_dir.glob("*.wants/quranbot@*.service")}
+    return {name for name in names if re.fullmatch(r"quranbot@\d+\.service", name)}
+
+
+def retire_shards(units: tuple[str, ...], unit_dir: Path = UNIT_DIR) -> list[str]:
+    """Stop and disable the shard instances this machine no longer runs (the count or its ids shrank):
+    left enabled, one would start at boot over a layout it does not match, or recite another machine's
+    guilds."""
+    stale = sorted(known_shard_units(unit_dir) - set(units), key=lambda u: int(u.split("@")[1].split(".")[0]))
+    if stale:
+        out.print(f"Disabling {', '.join(stale)}: this machine no longer runs those shards", soft_wrap=True)
+        systemctl("disable", "--now", *stale)
+        subprocess.run(["systemctl", "reset-failed", *stale], capture_output=True)
+    return stale
 
 
 def uninstall_service(unit_dir: Path = UNIT_DIR) -> None:
@@ -412,6 +438,7 @@ def uninstall_service(unit_dir: Path = UNIT_DIR) -> None:
 
 def uninstall_shards(units: tuple[str, ...], unit_dir: Path = UNIT_DIR) -> None:
     """Stop and disable this machine's shard instances and remove the template (state stays)."""
+    units = tuple(sorted(set(units) | known_shard_units(unit_dir)))  # any left from a larger count too
     with out.status("Stopping QuranBot's shards…"):
         systemctl("disable", "--now", *units)
     (unit_dir / TEMPLATE_NAME).unlink(missing_ok=True)

@@ -17,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,10 +29,12 @@ from quranbot.config.schema import ConfigError
 from quranbot.config.token import TokenError, read_token
 from quranbot.config.token import check_token as check_token_format
 from quranbot.control.client import BotNotRunning, ControlClient, ControlError
+from quranbot.control.machine import BotSocket, machine_bots
 from quranbot.metrics.address import LOOPBACK, parse_listen
 from quranbot.metrics.server import exposure_warning
 from quranbot.paths import Paths
 from quranbot.quiz.bank import load_imported, shipped_sources
+from quranbot.shards.layout import LayoutMismatch, check_layout, shard_dirs
 from quranbot.store.layout import state_file_paths
 from quranbot.store.storage import CorruptStateFile, parse_state_bytes
 
@@ -39,6 +42,7 @@ Status = Literal["ok", "warn", "fail"]
 MIN_FREE_BYTES = 500 * 1024 * 1024
 #: A clock before this is certainly wrong (TLS to Discord would fail on certificate dates).
 EARLIEST_SANE = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+SYSTEMD_RUNNING = Path("/run/systemd/system")
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,47 @@ def check_service() -> Check:
     )
 
 
+def check_shard_services(shards: list[int], count: int | None, systemd: Path = SYSTEMD_RUNNING) -> Check:
+    """Sharded, the machine's `quranbot@N` instances instead of `quranbot.service`: every one active."""
+    if shutil.which("systemctl") is None or not systemd.is_dir():
+        return Check("service", "warn", "systemd is not running here", "run each shard with `quranbot run`")
+    units = [f"quranbot@{shard}.service" for shard in shards]
+    answered = subprocess.run(
+        ["systemctl", "is-active", *units], capture_output=True, text=True, timeout=10
+    ).stdout.split()
+    states = dict(zip(units, [*answered, *["unknown"] * len(units)], strict=False))
+    down = [f"{unit} is {state}" for unit, state in states.items() if state != "active"]
+    if not down:
+        return Check("service", "ok", f"{', '.join(units)}: active")
+    return Check(
+        "service",
+        "fail",
+        "; ".join(down) + f" ({len(units) - len(down)} of {len(units)} shard(s) active)",
+        f"sudo quranbot service install --shards {count or 'COUNT'} (or: quranbot service start; "
+        "quranbot service logs)",
+    )
+
+
+def check_shard_layout(paths: Paths) -> Check:
+    """The state is laid out for config.toml's shard count (a shard refuses to start otherwise)."""
+    try:
+        count = load_config(paths.config_file).shard_count
+    except ConfigError as exc:
+        return Check("shard layout", "warn", f"not checked: {exc}", "fix config.toml first")
+    try:
+        check_layout(paths, count)
+    except LayoutMismatch as exc:
+        return Check("shard layout", "fail", str(exc), "run the migration it names, with every bot stopped")
+    dirs = ", ".join(f"{d.path.name} ({'no count yet' if d.count is None else f'of {d.count}'})"
+                     for d in shard_dirs(paths.state_root))  # fmt: skip
+    return Check("shard layout", "ok", f"shard_count = {count}; {dirs or 'no shard has run yet'}")
+
+
+def for_shard(check: Check, shard: int | None) -> Check:
+    """A check of one shard's state or socket, named for it (`state, shard 1`)."""
+    return check if shard is None else replace(check, name=f"{check.name}, shard {shard}")
+
+
 def check_socket(paths: Paths) -> Check:
     async def ping() -> dict[str, Any]:
         client = await ControlClient.connect(paths.control_socket, timeout=3)
@@ -305,7 +350,23 @@ def check_clock() -> Check:
     return Check("clock", "ok", f"{now:%Y-%m-%d %H:%M} UTC")
 
 
+def _shard_check(check: Callable[[Paths], Check], bot: BotSocket) -> Check:
+    return for_shard(check(bot.paths), bot.shard)
+
+
 def run_checks(paths: Paths, extra: list[Callable[[], Check]] | None = None) -> list[Check]:
+    """Every check; sharded (docs/SCALING.md), the state and the socket of each shard of the machine,
+    its `quranbot@N` units and the state's layout instead of the unsharded bot's."""
+    bots = machine_bots(paths)
+    state: list[Callable[[], Check]] = [lambda: check_state(paths)]
+    service: list[Callable[[], Check]] = [check_service]
+    socket: list[Callable[[], Check]] = [lambda: check_socket(paths)]
+    if bots.sharded:
+        shards = [bot.shard for bot in bots.sockets if bot.shard is not None]
+        state = [lambda: check_shard_layout(paths)]
+        state += [partial(_shard_check, check_state, bot) for bot in bots.sockets]
+        service = [lambda: check_shard_services(shards, bots.shard_count)]
+        socket = [partial(_shard_check, check_socket, bot) for bot in bots.sockets]
     checks: list[Callable[[], Check]] = [
         check_python,
         check_ffmpeg,
@@ -314,11 +375,11 @@ def run_checks(paths: Paths, extra: list[Callable[[], Check]] | None = None) -> 
         lambda: check_config(paths),
         lambda: check_metrics(paths),
         lambda: check_token(paths),
-        lambda: check_state(paths),
+        *state,
         lambda: check_reciters(paths),
         lambda: check_quiz_banks(paths),
-        check_service,
-        lambda: check_socket(paths),
+        *service,
+        *socket,
         lambda: check_disk(paths),
         check_clock,
         *(extra or []),

@@ -8,6 +8,7 @@ The bot is the real one on the sandbox; the file is read back the way `quranbot 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import getpass
 import json
@@ -32,6 +33,8 @@ from quranbot.audit.record import AuditRecord
 from quranbot.audit.writer import AuditLog
 from quranbot.backup.archive import create_backup, restore_backup, verify_backup
 from quranbot.cli.app import app
+from quranbot.config.schema import Config
+from quranbot.config.write import write_config
 from quranbot.control.client import ControlClient
 from quranbot.paths import Paths
 from quranbot.sandbox.model import Message
@@ -388,3 +391,29 @@ def test_backups_hold_the_trail_and_a_restore_brings_it_back(tmp_path: Path) -> 
     assert set(before) <= set(result.restored)
     assert result.safety_backup is not None  # what was there before the restore is kept
     assert "audit.jsonl" in {f.name for f in verify_backup(result.safety_backup).files}
+
+
+def test_sharded_every_shards_trail_merged_by_time(tmp_path: Path) -> None:
+    """Each shard's audit.jsonl, written as its bot writes it; `quranbot audit` merges them by time."""
+    paths = Paths.under(tmp_path)
+    write_config(paths.config_file, Config(shard_count=2))
+    start = datetime.datetime(2026, 5, 1, 12, 0, tzinfo=datetime.UTC)
+    written = [(0, "pause", 0), (1, "resume", 1), (0, "next", 2), (1, "loop", 3), (1, "shuffle", 4)]
+    for shard in (0, 1):
+        with AuditLog(paths.for_shard(shard).state_dir) as trail:
+            for _, action, minute in (w for w in written if w[0] == shard):
+                moment = (start + datetime.timedelta(minutes=minute)).isoformat(timespec="milliseconds")
+                record = AuditRecord.create("discord", "Amina", action, guild_id=1000 + shard)
+                trail.record(dataclasses.replace(record, time=moment))
+    every = run_quranbot("--home", str(tmp_path), "audit", "--json")
+    assert every.returncode == 0, every.stderr
+    lines = [json.loads(line) for line in every.stdout.splitlines()]
+    assert [(line["shard"], line["action"]) for line in lines] == [(s, a) for s, a, _ in written]
+    newest = run_quranbot("--home", str(tmp_path), "audit", "--json", "-n", "2", "--guild", "1001")
+    assert [json.loads(line)["action"] for line in newest.stdout.splitlines()] == ["loop", "shuffle"]
+    one = run_quranbot("--home", str(tmp_path), "audit", "--json", "--shard", "0")
+    assert [json.loads(line)["action"] for line in one.stdout.splitlines()] == ["pause", "next"]
+    table = run_quranbot("--home", str(tmp_path), "audit")
+    rows = [line.split() for line in table.stdout.splitlines() if "Amina" in line]
+    assert [row[0] for row in rows] == ["0", "1", "0", "1", "1"], table.stdout
+    assert "shard" in table.stdout.splitlines()[1]

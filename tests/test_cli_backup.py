@@ -8,6 +8,8 @@ from pathlib import Path
 
 from processes import lock_held_by_child, run_quranbot
 
+from quranbot.config.schema import Config
+from quranbot.config.write import write_config
 from quranbot.paths import Paths
 from quranbot.store.layout import PLAYBACK, SETTINGS, STATE_FILES, STATS
 
@@ -98,3 +100,78 @@ def test_restore_refuses_while_the_bot_holds_the_state(tmp_path: Path) -> None:
     assert "systemctl stop quranbot" in refused.stderr and "Ctrl+C on `quranbot run`" in refused.stderr
     assert snapshot(paths.state_dir) == now
     assert list(paths.backups_dir.glob("*.zip")) == [archive]  # not even a safety backup
+
+
+def test_sharded_every_shard_is_backed_up_and_a_restore_names_its_shard(tmp_path: Path) -> None:
+    paths = Paths.under(tmp_path)
+    write_config(paths.config_file, Config(shard_count=2))
+    shard_dirs = [paths.for_shard(shard).state_dir for shard in (0, 1)]
+    before = [write(shard_dirs[s], {PLAYBACK: {"guild:1": {str(s): {"surah": 36 + s}}}}) for s in (0, 1)]
+
+    made = quranbot(tmp_path, "create")
+    assert made.returncode == 0, made.stderr
+    archives = [sorted((d / "backups").glob("quranbot-backup-*.zip")) for d in shard_dirs]
+    assert [len(a) for a in archives] == [1, 1]
+    for shard in (0, 1):
+        assert f"shard {shard}: Backed up playback.json to {archives[shard][0]}" in " ".join(
+            made.stdout.split()
+        )
+    assert not (paths.state_root / "backups").exists(), "nothing unsharded"
+    only = quranbot(tmp_path, "create", "--shard", "1")
+    assert only.returncode == 0 and "shard 0" not in only.stdout and "shard 1: Backed up" in only.stdout
+    archives[1] = sorted((shard_dirs[1] / "backups").glob("quranbot-backup-*.zip"))
+    assert len(archives[1]) == 2 and len(list((shard_dirs[0] / "backups").glob("*.zip"))) == 1
+
+    listed = "".join(quranbot(tmp_path, "list").stdout.split())  # a title wraps anywhere
+    for shard in (0, 1):
+        assert "".join(f"Backups of shard {shard} in {shard_dirs[shard] / 'backups'}".split()) in listed
+    assert quranbot(tmp_path, "list", "--shard", "2").returncode == 2
+
+    broken = archives[1][-1]
+    broken.write_bytes(b"PK not a zip")
+    verified = quranbot(tmp_path, "verify")
+    assert verified.returncode == 1 and "1 of 2 shards have invalid backups" in verified.stderr
+    shown = " ".join(verified.stdout.split())
+    assert f"── shard 0 ({shard_dirs[0]}) OK" in shown and f"INVALID {broken.name}" in shown
+    assert quranbot(tmp_path, "verify", "--shard", "0").returncode == 0
+    named = quranbot(tmp_path, "verify", archives[0][-1].name, "--shard", "0")
+    assert named.returncode == 0 and f"OK {archives[0][-1].name}" in " ".join(named.stdout.split())
+
+    # a restore acts on one shard's state only: --shard is required, another shard's backup refused
+    for shard in (0, 1):
+        write(shard_dirs[shard], {PLAYBACK: {"guild:1": {str(shard): {"surah": 1}}}})
+    changed = [snapshot(d) for d in shard_dirs]
+    unnamed = quranbot(tmp_path, "restore", archives[1][0].name, "--yes")
+    assert unnamed.returncode == 2 and "say which with --shard N (shards 0, 1)" in unnamed.stderr
+    foreign = quranbot(tmp_path, "restore", str(archives[1][0]), "--shard", "0", "--yes")
+    assert foreign.returncode == 1 and "is a backup of shard 1" in foreign.stderr
+    with lock_held_by_child(shard_dirs[1]) as running:
+        busy = quranbot(tmp_path, "restore", archives[1][0].name, "--shard", "1", "--yes")
+        assert (
+            busy.returncode == 1 and f"Shard 1 of QuranBot is running (process {running.pid})" in busy.stderr
+        )
+        assert "systemctl stop quranbot@1" in busy.stderr
+    with lock_held_by_child(shard_dirs[0]):  # another shard running is no obstacle
+        done = quranbot(tmp_path, "restore", archives[1][0].name, "--shard", "1", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert snapshot(shard_dirs[1]) == before[1] and snapshot(shard_dirs[0]) == changed[0]
+    assert '"action":"backup.restore"' in (shard_dirs[1] / "audit.jsonl").read_text()
+    assert not (shard_dirs[0] / "audit.jsonl").exists()
+
+    # a name found in one shard's backups is that shard's; in two, --shard says which
+    twin = "quranbot-backup-20300101T000000Z.zip"
+    (shard_dirs[0] / "backups" / twin).write_bytes(archives[0][0].read_bytes())
+    found = quranbot(tmp_path, "verify", twin)
+    assert found.returncode == 0 and f"── shard 0 ({shard_dirs[0]}) OK {twin}" in " ".join(
+        found.stdout.split()
+    )
+    (shard_dirs[1] / "backups" / twin).write_bytes(archives[0][0].read_bytes())
+    both = quranbot(tmp_path, "verify", twin)
+    assert both.returncode == 2 and f"'{twin}' is a backup of shard 0 and shard 1: say which" in both.stderr
+
+
+def test_unsharded_refuses_a_shard_option(tmp_path: Path) -> None:
+    write(Paths.under(tmp_path).state_dir, {PLAYBACK: {}})
+    refused = quranbot(tmp_path, "create", "--shard", "0")
+    assert refused.returncode == 2 and "QuranBot does not run as shards here" in refused.stderr
+    assert not Paths.under(tmp_path).backups_dir.exists()

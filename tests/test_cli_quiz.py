@@ -186,3 +186,29 @@ def test_stats_shows_each_servers_players_from_the_file(tmp_path: Path) -> None:
     assert [(r["rank"], r["user_id"]) for r in guild["top"]] == [(1, "7"), (1, "8"), (3, "9")]
     shown = quiz(tmp_path, "stats")
     assert "Server 111111111111111111: 3 players, 10 answers, 60% right" in shown.stdout
+
+
+def test_sharded_stats_read_every_shards_servers(tmp_path: Path) -> None:
+    from quranbot.config.schema import Config
+    from quranbot.config.write import write_config
+    from quranbot.store.records import QuizScore
+    from quranbot.store.state import StateStore
+
+    paths = Paths.under(tmp_path)
+    write_config(paths.config_file, Config(shard_count=2))
+    guilds = {0: 5 << 22, 1: 6 << 22}  # shard 0 and shard 1 of 2
+    for shard, guild in guilds.items():
+        state_dir = paths.for_shard(shard).state_dir
+        with StateStore(state_dir, state_dir / "backups") as store:
+            store.save_quiz_scores(guild, [QuizScore(guild, 7, points=10 + shard, answered=2, correct=1)])
+    done = quiz(tmp_path, "stats", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["shards"] == {str(guilds[0]): 0, str(guilds[1]): 1}
+    assert {g: f["top"][0]["points"] for g, f in report["guilds"].items()} == {
+        str(guilds[0]): 10,
+        str(guilds[1]): 11,
+    }
+    shown = quiz(tmp_path, "stats", "--shard", "1")
+    assert f"Server {guilds[1]} (shard 1): 1 players, 2 answers, 50% right" in shown.stdout
+    assert str(guilds[0]) not in shown.stdout

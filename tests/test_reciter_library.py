@@ -8,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from processes import run_quranbot
+from processes import lock_held_by_child, run_quranbot
 
 from quranbot.audio.library import Library, slugify
 from quranbot.audio.sample import SAMPLE_SLUG, sample_frequency, surah_from_frequency, write_sample_reciter
+from quranbot.config.schema import Config
+from quranbot.config.write import write_config
 from quranbot.paths import Paths
+from quranbot.shards.ownership import shard_of
 from quranbot.store.records import GuildPlayback
 from quranbot.store.state import StateStore
 
@@ -113,3 +116,28 @@ def test_slugs_are_ascii_folder_names() -> None:
     assert slugify("Mishary Rashid Alafasy") == "mishary-rashid-alafasy"
     assert slugify("  Saad Al-Ghamdi (128kbps) ") == "saad-al-ghamdi-128kbps"
     assert slugify("عبد الباسط") == ""  # an Arabic-only name: the importer falls back to "reciter"
+
+
+def test_sharded_a_reciter_any_shard_plays_is_not_removed(tmp_path: Path) -> None:
+    """Every shard's state is looked at, a stopped shard's as a running one's (the lock's holder named)."""
+    paths = Paths.under(tmp_path)
+    write_config(paths.config_file, Config(shard_count=3))
+    write_sample_reciter(paths.audio_dir, seconds=0.5, surahs=[1])
+    guilds = {shard: (shard << 22) | 7 for shard in range(3)}  # guild i on shard i of 3
+    assert all(shard_of(g, 3) == s for s, g in guilds.items())
+    plays = {0: "elsewhere", 1: SAMPLE_SLUG, 2: SAMPLE_SLUG}
+    for shard, guild in guilds.items():
+        state_dir = paths.for_shard(shard).state_dir
+        with StateStore(state_dir, state_dir / "backups") as state:
+            state.set_playback(GuildPlayback(guild, reciter=plays[shard]))
+    assert not (paths.state_root / "playback.json").exists()
+    with lock_held_by_child(paths.for_shard(2).state_dir) as running:
+        refused = reciter_cli(tmp_path, "remove", SAMPLE_SLUG, "--yes")
+    message = " ".join(refused.stderr.split())
+    assert refused.returncode == 1 and "is in use in 2 server(s)" in message, message
+    assert f"shard 1 saved it as the reciter in 1 ({guilds[1]})" in message
+    assert f"shard 2 (process {running.pid}) is playing it in 1 ({guilds[2]})" in message
+    assert "shard 0" not in message and "--force" in message
+    assert (paths.audio_dir / SAMPLE_SLUG / "manifest.json").exists()
+    forced = reciter_cli(tmp_path, "remove", SAMPLE_SLUG, "--yes", "--force")
+    assert forced.returncode == 0 and not (paths.audio_dir / SAMPLE_SLUG).exists()

@@ -26,6 +26,7 @@ from quranbot.cli.service import (
     require_root,
     require_systemd,
     require_token,
+    retire_shards,
     shard_config,
     systemd_quote,
     unit_template,
@@ -206,3 +207,28 @@ def test_install_shards_writes_the_count_and_this_machines_ids() -> None:
 def test_journal_follows_every_shard() -> None:
     units = ("quranbot@0.service", "quranbot@1.service")
     assert journal_command(5, follow=False, units=units)[:5] == ["journalctl", "-u", units[0], "-u", units[1]]
+
+
+def test_install_shards_disables_the_instances_a_machine_no_longer_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From 4 shards to 2: quranbot@2 (enabled, running) and quranbot@3 (enabled, stopped) are retired;
+    a stand-in systemctl answers list-units as systemd does and records every call."""
+    bin_dir, calls, unit_dir = tmp_path / "bin", tmp_path / "calls", tmp_path / "units"
+    (unit_dir / "multi-user.target.wants").mkdir(parents=True)
+    for shard in (0, 1, 3):
+        (unit_dir / "multi-user.target.wants" / f"quranbot@{shard}.service").symlink_to("/dev/null")
+    (unit_dir / "multi-user.target.wants" / "quranbot.service").symlink_to("/dev/null")
+    listing = "".join(f"quranbot@{n}.service loaded active running QuranBot shard {n}\\n" for n in (0, 1, 2))
+    executable(bin_dir / "systemctl").write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n[ "$1" = list-units ] && printf "{listing}"\nexit 0\n'
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    units = machine_units(Config(shard_count=2))
+    assert retire_shards(units, unit_dir) == ["quranbot@2.service", "quranbot@3.service"]
+    made = calls.read_text().splitlines()
+    assert "disable --now quranbot@2.service quranbot@3.service" in made
+    assert not any("quranbot@0" in call or "quranbot@1" in call for call in made if "disable" in call)
+    calls.unlink()
+    assert retire_shards(machine_units(Config(shard_count=4)), unit_dir) == []
+    assert not any(call.startswith("disable") for call in calls.read_text().splitlines())

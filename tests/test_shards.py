@@ -17,6 +17,7 @@ import pytest
 from processes import finish, run_quranbot, start_quranbot, stop_quranbot
 from sandbox_client import within
 
+from quranbot.audio.sample import SAMPLE_SLUG
 from quranbot.cli.run import process_shard, with_shard_options
 from quranbot.config.schema import Config, ConfigError
 from quranbot.config.write import write_config
@@ -83,6 +84,26 @@ async def test_two_shard_processes_each_recite_and_keep_only_their_own_guilds(
             reciting = {int(g["guild_id"]) for g in entry["status"]["guilds"]}
             assert reciting == {g for g, s in owner.items() if s == entry["shard"]}
             assert all(g["state"] == "playing" for g in entry["status"]["guilds"])
+
+        # a reciter both shards play is not removed: each named with its process, asked over its socket
+        removal = run_quranbot("--home", str(home), "reciter", "remove", SAMPLE_SLUG, "--yes")
+        refusal = " ".join(removal.stderr.split())
+        assert removal.returncode == 1 and "is in use in 3 server(s)" in refusal, refusal
+        for shard in (0, 1):
+            assert f"shard {shard} (process {bots[shard].pid}) is playing it" in refusal
+
+        # logs: every shard's recent lines merged by time, each with its shard; alerts test: each shard
+        logs = run_quranbot("--home", str(home), "logs", "-n", "40")
+        assert logs.returncode == 0, logs.stderr
+        assert {line.split()[1] for line in logs.stdout.splitlines()} == {"0", "1"}, logs.stdout
+        only = run_quranbot("--home", str(home), "logs", "-n", "40", "--shard", "1")
+        assert only.returncode == 0 and not only.stdout.startswith("shard"), only.stdout
+        assert "as shard 1 of 2" in only.stdout and "as shard 0 of 2" not in only.stdout
+        alerts = run_quranbot("--home", str(home), "alerts", "test")
+        assert alerts.returncode == 1 and [line[:8] for line in alerts.stdout.splitlines()] == [
+            "shard 0:",
+            "shard 1:",
+        ], alerts.stdout
 
         # the TUI's link to every shard: guilds of both, stats summed, a control sent to the guild's shard
         states: list[LinkState] = []
