@@ -30,6 +30,7 @@ import random
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import numpy as np
 
 FRAME_MS = 20.0
@@ -161,6 +163,59 @@ class Reading:
         }
 
 
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free TCP ports on loopback (a shard serves /metrics on base + id)."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count < 65536 and all(port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no run of free ports")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def send_lateness(ports: Sequence[int]) -> list[float]:
+    """Frames per lateness bucket (cumulative, the histogram's `le` order), summed over every guild of
+    every bot process serving /metrics on `ports`."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals: dict[float, float] = {}
+    async with aiohttp.ClientSession() as session:
+        for port in ports:
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                text = await response.text()
+            for family in text_string_to_metric_families(text):
+                if family.name != "quranbot_voice_frame_lateness_seconds":
+                    continue
+                for sample in family.samples:
+                    if sample.name.endswith("_bucket"):
+                        edge = float(sample.labels["le"])
+                        totals[edge] = totals.get(edge, 0.0) + sample.value
+    LATE_EDGES[:] = sorted(totals)
+    return [totals[edge] for edge in LATE_EDGES]
+
+
+#: The lateness histogram's bucket edges (seconds), as the bot's /metrics gave them.
+LATE_EDGES: list[float] = []
+
+
+def bucket_quantile(cumulative: Sequence[float], q: float) -> float:
+    """The smallest bucket edge under which a share `q` of the frames fell (seconds; nan: no frames)."""
+    if not cumulative or cumulative[-1] <= 0:
+        return float("nan")
+    wanted = q * cumulative[-1]
+    return next(edge for edge, count in zip(LATE_EDGES, cumulative, strict=True) if count >= wanted)
+
+
 # -- the two bots, each run as a child process of this script --------------------------------------------
 def child_connector(host: str, port: int, cert: Path) -> Any:
     """The sandbox's connector with no connection cap, as discord.py makes its own (`limit=0`).
@@ -226,17 +281,23 @@ async def quranbot_child(
     channels: tuple[int, ...],
     home: Path,
     shard: tuple[int, int] | None = None,
+    metrics_port: int | None = None,
 ) -> None:
     """The real bot, as `quranbot run` starts it (SIGTERM stops it cleanly); with `shard` (id, count),
-    as `quranbot run --shard-ids ID --shard-count COUNT` does."""
+    as `quranbot run --shard-ids ID --shard-count COUNT` does; with `metrics_port`, serving /metrics
+    there (a shard on the port + its id), which the scale part reads for the bot's own send lateness."""
     from quranbot.bot.runner import run_bot
     from quranbot.bot.settings import BotSettings
+    from quranbot.metrics.address import ListenAddress
     from quranbot.paths import Paths
     from quranbot.secret import Secret
     from quranbot.shards.ownership import Shard
 
     settings = BotSettings(
-        token=Secret(token), voice_channels=channels, shard=None if shard is None else Shard(*shard)
+        token=Secret(token),
+        voice_channels=channels,
+        shard=None if shard is None else Shard(*shard),
+        metrics_listen=None if metrics_port is None else ListenAddress("127.0.0.1", metrics_port),
     )
     paths = Paths.under(home).for_shard(None if shard is None else shard[0])
     await run_bot(settings, paths, connector=child_connector(host, port, cert))
@@ -253,6 +314,7 @@ def child_main(argv: Sequence[str]) -> None:
     parser.add_argument("--media", type=Path, help="naive: the MP3 folder")
     parser.add_argument("--home", type=Path, help="quranbot: its --home")
     parser.add_argument("--shard", help="quranbot: ID/COUNT, one gateway shard of COUNT")
+    parser.add_argument("--metrics-port", type=int, help="quranbot: serve /metrics on 127.0.0.1:PORT")
     args = parser.parse_args(argv)
     token = args.token_file.read_text().strip()
     if args.child == "naive":
@@ -268,6 +330,7 @@ def child_main(argv: Sequence[str]) -> None:
                 tuple(args.channel),
                 args.home,
                 shard,  # type: ignore[arg-type]
+                args.metrics_port,
             )
         )
 
@@ -396,6 +459,9 @@ class ScaleRun:
     delivered: float  # packets heard / packets expected over the window, all channels
     connect_seconds: float
     threads: int  # the bot process's threads while streaming (discord.py's player: one per guild)
+    #: The bot's own p99 send lateness over the window, from its /metrics histogram (every guild): an
+    #: upper bound (a bucket's edge). Unlike "p99 late", untouched by the sandbox's own delays.
+    send_p99_late_ms: float = float("nan")
 
 
 @dataclass
@@ -687,18 +753,22 @@ class Bench:
         name = f"scale-{count}" + (f"-{shards}-shards" if shards > 1 else "")
         spawned = time.perf_counter()
         processes = []
+        metrics_port = free_port_run(shards)
         for shard in range(shards):
-            argv = self.child_argv("quranbot", [], home)
+            argv = [*self.child_argv("quranbot", [], home), "--metrics-port", str(metrics_port)]
             if shards > 1:
                 argv += ["--shard", f"{shard}/{shards}"]
             processes.append(await self.spawn(argv, f"{name}-{shard}"))
+        ports = [metrics_port + shard for shard in range(shards)]
         try:
             await self.wait_for_first_packet(listeners, name, timeout=40 + count * 0.75, allow_missing=True)
             connect = max(ls.first_packet_at for ls in listeners if ls.first_packet_at) - spawned
             await asyncio.sleep(self.args.warmup)
             starts = [Reading.take(p.pid) for p in processes]
+            sent_before = await send_lateness(ports)
             await asyncio.sleep(self.args.scale_seconds)
             ends = [Reading.take(p.pid) for p in processes]
+            sent_after = await send_lateness(ports)
             rss = sum(tree_rss_mib(p.pid) for p in processes)
             threads = sum(len(os.listdir(f"/proc/{p.pid}/task")) for p in processes)
         finally:
@@ -735,6 +805,10 @@ class Bench:
             delivered=heard / (count * elapsed_frames),
             connect_seconds=connect,
             threads=threads,
+            send_p99_late_ms=bucket_quantile(
+                [b - a for a, b in zip(sent_before, sent_after, strict=True)], 0.99
+            )
+            * 1000,
         )
 
 
@@ -844,7 +918,7 @@ def report(args: argparse.Namespace, results: Results, load: tuple[float, float,
             f"{'guilds':>6}{'procs':>6}{'streaming':>10}{'bot CPU %':>10}{'per stream':>11}"
             f"{'bot RSS MiB':>12}{'sandbox CPU %':>14}"
             f"{'others %':>9}{'p99 late ms':>12}{'(median ch)':>12}{'max gap ms':>11}"
-            f"{'delivered':>10}{'all up s':>9}{'threads':>8}"
+            f"{'delivered':>10}{'all up s':>9}{'threads':>8}{'sent p99 ≤ ms':>14}"
         )
         for s in results.scale:
             print(
@@ -852,12 +926,13 @@ def report(args: argparse.Namespace, results: Results, load: tuple[float, float,
                 f"{s.bot_cpu_percent / s.guilds:>11.2f}{s.bot_rss_mib:>12.1f}"
                 f"{s.sandbox_cpu_percent:>14.1f}{s.others_cpu_percent:>9.1f}{s.worst_p99_late_ms:>12.1f}"
                 f"{s.median_p99_late_ms:>12.1f}{s.worst_max_gap_ms:>11.1f}{s.delivered:>9.1%}"
-                f"{s.connect_seconds:>9.1f}{s.threads:>8}"
+                f"{s.connect_seconds:>9.1f}{s.threads:>8}{s.send_p99_late_ms:>14.0f}"
             )
         print(
             "  CPU % is of one core (the machine has "
             f"{os.cpu_count()}); others = every other process meanwhile. p99 late = the worst channel's p99"
-            " arrival gap - 20 ms."
+            " arrival gap - 20 ms;\n  sent p99 = the bot's own p99 lateness sending (its /metrics histogram,"
+            " every guild: a bucket edge, an upper bound)."
         )
         print(
             "  The sandbox runs on the same cores: at high N its own decrypting"
