@@ -16,8 +16,9 @@ import re
 import select
 import shutil
 import signal
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -324,13 +325,14 @@ async def screen_once_it_shows(app: QuranBotApp, text: str) -> str:
         return await shows(pilot, text)
 
 
-def test_a_user_who_may_not_use_the_socket_is_told_so(tmp_path: Path) -> None:
+def test_a_user_who_may_not_use_the_socket_is_told_so(short_tmp: Path) -> None:
     """As `nobody`, for real: the socket's directory is closed to them, as /run/quranbot is to a user
     outside the bot's group. (A forked child: the venv's interpreter lives under /root, so nobody could
-    not start one. The parent runs the same app first, so the child needs to import nothing.)"""
+    not start one. The parent runs the same app first, so the child needs to import nothing.) The path
+    is short so that the whole sentence fits the screen's width, wherever pytest keeps its files."""
     if os.geteuid() != 0:
         pytest.fail("this test drops privileges for real and needs root (CI runs as root)")
-    private = tmp_path / "private"
+    private = short_tmp / "private"
     private.mkdir(mode=0o700)
     socket = private / "run" / "control.sock"
     asyncio.run(screen_once_it_shows(QuranBotApp(socket, retry_interval=0.1), "disconnected, retrying"))
@@ -357,6 +359,16 @@ def test_a_user_who_may_not_use_the_socket_is_told_so(tmp_path: Path) -> None:
         os.waitpid(pid, 0)
     assert "not allowed, retrying every 0.1 s: not allowed to use" in screen, screen
     assert "Not allowed to use the control socket." in screen and "a member of its group" in screen
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temporary directory with a short path (pytest's own grow with parallel workers)."""
+    directory = Path(tempfile.mkdtemp(prefix="qb-", dir="/tmp"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def test_it_runs_inside_a_program_that_already_runs_the_bot(sandbox: Sandbox, home: Path) -> None:

@@ -20,7 +20,7 @@ so kills mid-write are not left to chance.
 
 The short run (10 kills, 1,000 members, ~35 s) is part of the main suite. The soak (200 kills,
 10,000 members, ~25 minutes on 2 cores: each start opens a 47 MiB statistics file; QURANBOT_CRASH_KILLS
-changes the count) runs only when asked: `pytest -m soak tests/soak/test_crash_safety.py -s`. `-s`
+changes the count) runs only when asked: `pytest -m soak tests/soak/test_crash_safety.py -s -n 0`. `-s`
 shows the figures.
 """
 
