@@ -102,9 +102,12 @@ async def test_commands_do_what_they_say_as_heard(sandbox: Sandbox, home: Path) 
 
 
 async def wait_until_synced(sandbox: Sandbox) -> None:
+    """Until the bot's commands are registered and it is on the gateway to receive them (the sync runs
+    beside the connection, so either may come first)."""
     async with asyncio.timeout(10):
         while not any(c["name"] == "play" for c in sandbox.default.application.global_commands):
             await asyncio.sleep(0.05)
+    await sandbox.wait_for_ready()
 
 
 async def test_a_controller_role_limits_who_steers(sandbox: Sandbox, home: Path) -> None:

@@ -39,7 +39,7 @@ class CommandSync:
         self.attempts = 0
 
     async def run(self) -> None:
-        """Until Discord has the commands, or has refused them."""
+        """Until Discord has the commands, or has refused them (started as the bot connects)."""
         delay = RETRY_START
         while True:
             self.attempts += 1

@@ -1,5 +1,5 @@
-"""The soak at length (marker `soak`, on demand: `pytest -m soak tests/soak -s -n 0`): the real bot under a random
-fault every few seconds for QURANBOT_SOAK_MINUTES (default 4), every promise checked at the end.
+"""The soak at length (marker `soak`, on demand: `pytest -m soak tests/soak -s -n 0`): the real bot under
+a random fault every few seconds for QURANBOT_SOAK_MINUTES (default 4), every promise checked at the end.
 tests/test_fault_soak_short.py runs each fault once in the main suite; `quranbot soak` is the same for
 an admin. The table is printed (`-s` shows it)."""
 
