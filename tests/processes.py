@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -82,3 +83,30 @@ async def stop_quranbot(process: asyncio.subprocess.Process, timeout: float = 20
     """SIGTERM, as systemd or Ctrl+C stops it, then its exit code and output."""
     process.send_signal(signal.SIGTERM)
     return await finish(process, timeout)
+
+
+def as_nobody(work: Callable[[], str], timeout: float = 20.0) -> str:
+    """What `work()` returns, run in a forked child that has become `nobody` (uid and gid 65534, no
+    groups), as a user outside the bot's group would; "the child failed: …" if it raised. Forked, not
+    spawned: the venv's interpreter lives under /root, which nobody may enter. Needs root."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nobody from here on; it reports through the pipe and exits at once
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            answer = work()
+        except BaseException as exc:
+            answer = f"the child failed: {exc!r}"
+        os.write(write_end, answer.encode())
+        os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], timeout)
+        return os.read(read_end, 1 << 20).decode() if ready else "(no answer from the child)"
+    finally:
+        os.close(read_end)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)

@@ -13,16 +13,14 @@ import datetime
 import getpass
 import json
 import os
-import select
 import shutil
-import signal
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from processes import finish, run_quranbot, start_quranbot
+from processes import as_nobody, finish, run_quranbot, start_quranbot
 from running_bot import RunningBot
 from sandbox_client import within
 from typer.testing import CliRunner
@@ -206,31 +204,15 @@ async def test_a_terminal_user_the_socket_turns_away_is_on_record(sandbox: Sandb
 
 
 def connect_as_nobody(path: Path) -> str:
-    """A forked child becomes nobody, connects, and reports the first line the bot sent."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            with socket.socket(socket.AF_UNIX) as client:
-                client.settimeout(10)
-                client.connect(str(path))
-                os.write(write_end, client.recv(65536))
-        except BaseException as exc:
-            os.write(write_end, f"the child failed: {exc!r}".encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], 20)
-        return os.read(read_end, 1 << 16).decode() if ready else "(no answer from the child)"
-    finally:
-        os.close(read_end)
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    """As nobody: connect, and report the first line the bot sent."""
+
+    def connect() -> str:
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(10)
+            client.connect(str(path))
+            return client.recv(65536).decode()
+
+    return as_nobody(connect)
 
 
 # -- the file ----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from ears import wait_to_hear
+from processes import as_nobody
 from running_bot import RunningBot
 
 from quranbot.control import protocol
@@ -282,29 +283,18 @@ def child_connects_as_nobody(path: Path) -> str:
     cannot do it: the venv's interpreter lives under /root, which nobody may enter.)"""
     if os.geteuid() != 0:
         pytest.fail("this test drops privileges for real and needs root (CI runs as root)")
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: no asyncio, no pytest
+
+    def connect() -> str:
         import socket
 
-        result = "?"
         try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
             with socket.socket(socket.AF_UNIX) as sock:
                 sock.connect(str(path))
-                result = json.loads(sock.makefile().readline())["error"]["code"]
+                return str(json.loads(sock.makefile().readline())["error"]["code"])
         except PermissionError:
-            result = "PermissionError"
-        except Exception as exc:
-            result = repr(exc)
-        os.write(write_end, result.encode())
-        os._exit(0)
-    os.close(write_end)
-    os.waitpid(pid, 0)
-    with os.fdopen(read_end) as pipe:
-        return pipe.read()
+            return "PermissionError"
+
+    return as_nobody(connect)
 
 
 async def test_a_socket_path_longer_than_sun_path_works(tmp_path: Path) -> None:

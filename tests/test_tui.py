@@ -13,9 +13,7 @@ import json
 import logging
 import os
 import re
-import select
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from ears import wait_to_hear
+from processes import as_nobody
 from rich.cells import cell_len
 from rich.console import Console
 from running_bot import RunningBot
@@ -336,27 +335,10 @@ def test_a_user_who_may_not_use_the_socket_is_told_so(short_tmp: Path) -> None:
     private.mkdir(mode=0o700)
     socket = private / "run" / "control.sock"
     asyncio.run(screen_once_it_shows(QuranBotApp(socket, retry_interval=0.1), "disconnected, retrying"))
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: becomes nobody, runs the TUI, reports its screen
-        try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            app = QuranBotApp(socket, retry_interval=0.1)
-            os.write(write_end, asyncio.run(screen_once_it_shows(app, "not allowed")).encode())
-        except BaseException as exc:
-            os.write(write_end, f"the child failed: {exc!r}".encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], 30)
-        screen = os.read(read_end, 1 << 20).decode() if ready else "(no answer from the child)"
-    finally:
-        os.close(read_end)
-        os.kill(pid, signal.SIGKILL) if not ready else None
-        os.waitpid(pid, 0)
+    screen = as_nobody(
+        lambda: asyncio.run(screen_once_it_shows(QuranBotApp(socket, retry_interval=0.1), "not allowed")),
+        timeout=30,
+    )
     assert "not allowed, retrying every 0.1 s: not allowed to use" in screen, screen
     assert "Not allowed to use the control socket." in screen and "a member of its group" in screen
 
