@@ -326,8 +326,11 @@ class Player:
         """The next 20 ms Opus packet; SILENCE_FRAME while the track's reader has nothing ready (the
         position does not move); b"" only when there is nothing at all to play. Never waits on a file:
         at most FRAME_WAIT_SECONDS for a reader that has not stalled, and without holding the lock; not
-        at all with `wait=False` (a pacer shared by many guilds must not wait for one)."""
+        at all with `wait=False` (a pacer shared by many guilds must not wait for one: then the reciter
+        must have been looked up by `prepare()`, and without one the answer is b"")."""
         if self._reciter is None and not self._closed:
+            if not wait:
+                return b""
             self._find_reciter()
         until = 0.0
         while True:
@@ -569,6 +572,12 @@ class Player:
     def _known_reciter(self) -> Reciter:
         """The current reciter, looked up (outside the lock) the first time."""
         return self._reciter or self._lookup(self._settings.reciter)
+
+    def prepare(self) -> None:
+        """Look up the saved reciter (it reads the library's manifests) if none is loaded yet: called off
+        the audio thread before frames are asked for, so the shared pacer never touches the disk."""
+        if self._reciter is None and not self._closed:
+            self._find_reciter()
 
     def _find_reciter(self) -> None:
         """Before the first frame: the saved reciter, looked up outside the lock."""

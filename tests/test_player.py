@@ -465,3 +465,24 @@ def test_stuck_reads_are_capped_and_playback_holds_until_one_returns(
         player.close()
     finally:
         release_fifo(second)
+
+
+def test_the_pacer_path_never_looks_up_the_library(
+    library_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`read_frame(wait=False)` is the shared pacer's: it never scans the library (a hung disk would
+    stall every guild). Until `prepare()` has looked the reciter up, off that thread, it has nothing."""
+    moved = tmp_path / "library"
+    shutil.copytree(library_dir, moved)
+    player = Player(Library(moved), PlayerSettings(reciter="sample-tones", surah=2))
+    shutil.rmtree(moved)  # a disk gone: a lookup now would find no reciter, and say so in the log
+    assert player.read_frame(wait=False) == b""
+    shutil.copytree(library_dir, moved)
+    assert player.read_frame(wait=False) == b""  # back on disk, but nothing looked: nothing to play
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no lookup said "no reciter"
+    player.prepare()
+    frames = []
+    for _ in range(200):  # as the pacer asks: once a tick, never waiting for the track's reader
+        frames.append(player.read_frame(wait=False))
+        time.sleep(0.005)
+    assert any(frame not in (b"", SILENCE_FRAME) for frame in frames)

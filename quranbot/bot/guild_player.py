@@ -184,6 +184,7 @@ class GuildPlayer:
             reason = str(exc) or f"timed out after {CONNECT_TIMEOUT:g} s"
             log.warning("Could not join #%s in %s: %s", channel.name, channel.guild.name, reason)
             return False
+        await asyncio.to_thread(self.player.prepare)  # the library's disk, not the pacer's thread
         self._feed(voice)
         return True
 
