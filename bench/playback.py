@@ -183,8 +183,8 @@ def port_free(port: int) -> bool:
     return True
 
 
-async def send_lateness(ports: Sequence[int]) -> list[float]:
-    """Frames per lateness bucket (cumulative, the histogram's `le` order), summed over every guild of
+async def send_lateness(ports: Sequence[int]) -> dict[float, float]:
+    """Frames per lateness bucket edge (cumulative, as the histogram's `le`), summed over every guild of
     every bot process serving /metrics on `ports`."""
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -200,20 +200,18 @@ async def send_lateness(ports: Sequence[int]) -> list[float]:
                     if sample.name.endswith("_bucket"):
                         edge = float(sample.labels["le"])
                         totals[edge] = totals.get(edge, 0.0) + sample.value
-    LATE_EDGES[:] = sorted(totals)
-    return [totals[edge] for edge in LATE_EDGES]
+    return totals
 
 
-#: The lateness histogram's bucket edges (seconds), as the bot's /metrics gave them.
-LATE_EDGES: list[float] = []
-
-
-def bucket_quantile(cumulative: Sequence[float], q: float) -> float:
-    """The smallest bucket edge under which a share `q` of the frames fell (seconds; nan: no frames)."""
+def bucket_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The smallest bucket edge (seconds) under which a share `q` of the frames counted between two
+    scrapes fell; nan with no frames."""
+    edges = sorted(after)
+    cumulative = [after[edge] - before.get(edge, 0.0) for edge in edges]
     if not cumulative or cumulative[-1] <= 0:
         return float("nan")
     wanted = q * cumulative[-1]
-    return next(edge for edge, count in zip(LATE_EDGES, cumulative, strict=True) if count >= wanted)
+    return next(edge for edge, count in zip(edges, cumulative, strict=True) if count >= wanted)
 
 
 # -- the two bots, each run as a child process of this script --------------------------------------------
@@ -805,10 +803,7 @@ class Bench:
             delivered=heard / (count * elapsed_frames),
             connect_seconds=connect,
             threads=threads,
-            send_p99_late_ms=bucket_quantile(
-                [b - a for a, b in zip(sent_before, sent_after, strict=True)], 0.99
-            )
-            * 1000,
+            send_p99_late_ms=bucket_quantile(sent_before, sent_after, 0.99) * 1000,
         )
 
 

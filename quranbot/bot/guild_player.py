@@ -324,6 +324,7 @@ class GuildPlayer:
         self._loop.call_soon_threadsafe(self._handle, event)
 
     def _handle(self, event: PlayerEvent) -> None:
-        self.save()
+        if event.kind != "progress":  # the position itself is saved by the flusher, exact, before each write
+            self.save()
         if event.kind != "progress" or event.now.position_frames % 250 == 0:
             self._on_change(self, event)
