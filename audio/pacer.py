@@ -58,12 +58,18 @@ class Pacer:
         self.ticks = 0
         self.restarts = 0
         self.max_late = 0.0
-        #: Called after every tick with how late it began (seconds); for metrics and benchmarks.
-        self.on_tick: Callable[[float], None] | None = None
+        #: Called on the thread after every tick's last frame: work for the event loop waits for it, so
+        #: the loop runs while the pacer sleeps rather than between one stream's frame and the next.
+        self.after_tick: Callable[[], None] | None = None
 
     @property
     def streams(self) -> tuple[Stream, ...]:
         return self._streams
+
+    def in_tick(self) -> bool:
+        """True on the pacer's own thread (a stream's `tick()` is running)."""
+        thread = self._thread
+        return thread is not None and thread is threading.current_thread()
 
     def add(self, stream: Stream) -> None:
         with self._lock:
@@ -119,8 +125,11 @@ class Pacer:
                     else:
                         log.exception("An audio stream failed and was stopped")
             self.ticks += 1
-            if self.on_tick is not None:
-                self.on_tick(late)
+            if self.after_tick is not None:
+                try:
+                    self.after_tick()
+                except Exception:  # the next tick still comes
+                    log.exception("The pacer's after-tick hook failed")
             k += 1
             delay = start + k * step - clock()
             if delay > 0:

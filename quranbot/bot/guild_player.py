@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import discord
 
@@ -24,6 +24,7 @@ from quranbot.audio.library import Library
 from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSettings, PlayerState
 from quranbot.bot.audit_trail import report_bot_action
+from quranbot.bot.tick_handoff import TickHandoff
 from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.bot.voice_stream import VoiceStream
 from quranbot.i18n.catalog import Phrase
@@ -45,15 +46,16 @@ MAX_BACKOFF = 30.0
 def settings_from_store(record: GuildPlayback) -> PlayerSettings:
     """The store's record as the player's settings: the same fields, less the guild id (the audio
     engine does not import the store, so the two types are kept in step here, field by field)."""
-    fields = record.to_document()
-    del fields["guild_id"]
-    return PlayerSettings(**{**fields, "shuffle_order": tuple(record.shuffle_order)})
+    values = record.to_document()
+    del values["guild_id"]
+    return PlayerSettings(**{**values, "shuffle_order": tuple(record.shuffle_order)})
 
 
 def record_from_settings(guild_id: int, settings: PlayerSettings) -> GuildPlayback:
-    return GuildPlayback(
-        guild_id=guild_id, **{**asdict(settings), "shuffle_order": list(settings.shuffle_order)}
-    )
+    # Field by field, not asdict(): that deep-copies the 114-surah shuffle order element by element, and
+    # the flusher calls this for every guild every 2 s on the event loop.
+    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    return GuildPlayback(guild_id=guild_id, **{**values, "shuffle_order": list(settings.shuffle_order)})
 
 
 @dataclass
@@ -73,6 +75,7 @@ class GuildPlayer:
         library: Library,
         store: StateStore,
         pacer: Pacer,
+        handoff: TickHandoff,
         joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
         stats: VoiceStats | None = None,
@@ -85,6 +88,7 @@ class GuildPlayer:
         self._loop = asyncio.get_running_loop()
         self.player = Player(library, settings_from_store(store.playback(guild_id)), self._from_audio_thread)
         self.pacer = pacer
+        self._handoff = handoff
         #: The bot's pace of voice joins (the gateway's command limit), shared by every guild.
         self.joins = joins
         #: The player on the process's one pacing thread (see audio/pacer.py), once a channel is joined.
@@ -319,9 +323,7 @@ class GuildPlayer:
 
     # -- events from the audio thread -------------------------------------------------------------------
     def _from_audio_thread(self, event: PlayerEvent) -> None:
-        if self._loop.is_closed():
-            return
-        self._loop.call_soon_threadsafe(self._handle, event)
+        self._handoff.call(self._handle, event)
 
     def _handle(self, event: PlayerEvent) -> None:
         if event.kind != "progress":  # the position itself is saved by the flusher, exact, before each write

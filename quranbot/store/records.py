@@ -13,16 +13,43 @@ from typing import Any, Self, TypeVar
 R = TypeVar("R", bound="Record")
 
 
+_ATOMS = (int, float, str, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """A copy of a JSON-shaped value (lists and dicts of lists, dicts and atoms), sharing only atoms.
+
+    `dataclasses.asdict` does this through `copy.deepcopy`, one call per list element: 25 ms for 300
+    guilds' playback (with a 114-surah shuffle order each), every flush, holding the GIL the audio pacer
+    needs every 20 ms. This is about 20 times faster."""
+    if isinstance(value, dict):
+        return {k: v if type(v) in _ATOMS else _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [v if type(v) in _ATOMS else _plain(v) for v in value]
+    return value
+
+
 class Record:
     """Conversion between a dataclass record and its stored document."""
 
     def to_document(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
+        names = _field_names(type(self))
+        return {name: _plain(getattr(self, name)) for name in names}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Self:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in document.items() if k in names})
+        return cls(**{name: document[name] for name in _field_names(cls) if name in document})
+
+
+_FIELD_NAMES: dict[type[Record], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Record]) -> tuple[str, ...]:
+    """The record's field names in declaration order (the stored document keeps that order)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return names
 
 
 @dataclass

@@ -4,6 +4,7 @@ that steer it. Thin: it parses, checks who may steer, and calls the guild's `Gui
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -19,6 +20,7 @@ from quranbot.bot.command_errors import answer_command_error
 from quranbot.bot.guild_player import GuildPlayer
 from quranbot.bot.localizer import replies
 from quranbot.bot.quran_refusals import refusal
+from quranbot.bot.tick_handoff import TickHandoff
 from quranbot.bot.voice_joins import VoiceJoins
 from quranbot.clock import clock
 from quranbot.config.rules import BadValue, time_of_day
@@ -65,6 +67,8 @@ class RecitationCog(commands.Cog):
     ) -> None:
         self.bot = bot
         self.pacer = pacer
+        #: Player events from the pacer's thread, to the loop once per tick (quranbot/bot/tick_handoff.py).
+        self.handoff = TickHandoff(asyncio.get_running_loop(), pacer)
         self.joins = joins
         #: Each guild's frames, lateness and recoveries, for /metrics; None: metrics are off.
         self.voice_stats = voice_stats
@@ -119,6 +123,7 @@ class RecitationCog(commands.Cog):
             self.library,
             self.store,
             self.pacer,
+            self.handoff,
             self.joins,
             self._on_change,
             stats=stats,
