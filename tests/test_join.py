@@ -20,6 +20,7 @@ from quranbot.audio.join import FRAME, MIN_OVERLAP, Beginning, Ending, build_joi
 from quranbot.audio.ogg import iter_opus_packets, probe_ogg_opus
 from quranbot.audio.opus_codec import Decoder, Encoder, OpusError, OpusUnavailable, load_libopus
 from quranbot.audio.tone import ffmpeg_binary
+from quranbot.sandbox.listener import ChannelListener
 
 BITRATE = 64_000
 
@@ -166,3 +167,19 @@ def test_the_codec_is_the_system_libopus() -> None:
         decoder.decode(b"\xff")
     with pytest.raises(OpusUnavailable, match=r"could not be loaded from /nonexistent/libopus\.so\.0"):
         load_libopus("/nonexistent/libopus.so.0")
+
+
+def test_the_sandbox_listener_measures_the_gap_inside_frames(files: dict[str, Path]) -> None:
+    """The sandbox's own ears (what the bot's tests read): whole silent frames miss this gap, 2.5 ms
+    windows do not."""
+    a, b = files["a"], files["b"]
+    for packets, quiet in (
+        (list(iter_opus_packets(a)) + list(iter_opus_packets(b)), (10.0, 20.0)),
+        (flat(back_to_back([a, b], BITRATE)), (0.0, 3.0)),
+    ):
+        listener = ChannelListener(channel_id=1)
+        for number, packet in enumerate(packets):
+            listener.receive(1, number, number * FRAME, packet, arrived=number * 0.02)
+        stats = listener.stats()
+        assert stats.silent_frames == 0  # never a whole silent frame, with or without the join
+        assert quiet[0] <= stats.longest_quiet_ms <= quiet[1], stats.summary()
