@@ -246,9 +246,9 @@ def tone_paths(library_dir: Path, surahs: list[int]) -> list[Path]:
 
 
 def paced(
-    player: Player, done: Callable[[list[bytes]], bool], limit: float, period: float = 0.02
+    player: Player, done: Callable[[list[bytes]], bool], limit: float
 ) -> tuple[list[bytes], list[float]]:
-    """read_frame() every `period` (20 ms) until `done(packets)`: the packets, and how long each took."""
+    """read_frame() every 20 ms until `done(packets)`: the packets, and how long each call took."""
     packets: list[bytes] = []
     durations: list[float] = []
     start = time.perf_counter()
@@ -256,7 +256,7 @@ def paced(
         called = time.perf_counter()
         packets.append(player.read_frame())
         durations.append(time.perf_counter() - called)
-        delay = start + period * len(packets) - time.perf_counter()
+        delay = start + 0.02 * len(packets) - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
     return packets, durations
@@ -498,11 +498,9 @@ def test_the_pacer_path_never_looks_up_the_library(
 
 
 # -- joins at track boundaries (issue 19): the files' own silence is not heard -----------------------------
-# Frames are read as the pacer does, but every 10 ms (half the real time: the joins, built off this thread
-# while the next track is opened ahead, must be ready by then all the same). The expected packets are
-# worked out from the files alone (tests/joins.py): what plays, packet for packet, and what is heard.
-
-PACE = 0.01
+# Frames are read every 20 ms, as the pacer reads them: the joins are built off this thread while the next
+# track is opened ahead. The expected packets are worked out from the files alone (tests/joins.py): what
+# plays, packet for packet, and what is heard.
 
 
 def flat(tracks: list[list[bytes]]) -> list[bytes]:
@@ -514,7 +512,7 @@ def test_surahs_run_into_each_other_without_the_silence_in_their_files(library_d
     player = Player(Library(library_dir), PlayerSettings(reciter="sample-tones", surah=1), events.append)
     tracks = back_to_back(tone_paths(library_dir, [1, 2, 3]), SAMPLE_BITRATE_KBPS * 1000)
     count = len(tracks[0]) + len(tracks[1]) + 20
-    packets, _ = paced(player, lambda packets: len(packets) >= count, 10.0, PACE)
+    packets, _ = paced(player, lambda packets: len(packets) >= count, 10.0)
     assert packets == flat(tracks)[:count]  # each track to its join, each join in full, nothing else
     assert len(tracks[0]) < FRAMES  # a track ends where its join begins: its last packets held padding
     untouched = tones(library_dir, 1) + tones(library_dir, 2) + tones(library_dir, 3)[:20]
@@ -538,7 +536,7 @@ def test_a_restart_inside_a_join_resumes_at_the_same_frame(library_dir: Path) ->
     player = Player(Library(library_dir), PlayerSettings(reciter="sample-tones", surah=1))
     tracks = back_to_back(tone_paths(library_dir, [1, 2]), SAMPLE_BITRATE_KBPS * 1000)
     into = 2  # two of surah 2's frames heard, both join packets
-    packets, _ = paced(player, lambda packets: len(packets) >= len(tracks[0]) + into, 5.0, PACE)
+    packets, _ = paced(player, lambda packets: len(packets) >= len(tracks[0]) + into, 5.0)
     assert packets[-into:] == tracks[1][:into] and tracks[1][:into] != tones(library_dir, 2)[:into]
     saved = player.settings()
     player.close()
@@ -553,10 +551,10 @@ def test_a_command_before_the_boundary_drops_the_join_it_no_longer_needs(library
     one = tone_paths(library_dir, [1])[0]
     looped = back_to_back([one, one], SAMPLE_BITRATE_KBPS * 1000)
     near_end = len(looped[0]) - 25  # the join into surah 2 is under way (opened 50 frames ahead)
-    paced(player, lambda packets: len(packets) >= near_end, 5.0, PACE)
+    paced(player, lambda packets: len(packets) >= near_end, 5.0)
     player.set_loop(True)  # surah 1 follows now, not 2: joined into itself
     count = len(looped[0]) - near_end + 20
-    packets, _ = paced(player, lambda packets: len(packets) >= count, 5.0, PACE)
+    packets, _ = paced(player, lambda packets: len(packets) >= count, 5.0)
     assert packets == flat(looped)[near_end : near_end + count]
     assert longest_quiet_ms(decoded(flat(looped)[:near_end] + packets)) <= 3.0
     player.next()  # a jump is not a boundary: surah 2 from its own first packet
@@ -572,7 +570,7 @@ def test_ayah_files_run_into_each_other_through_joins(library_dir: Path) -> None
     tracks = back_to_back([reciter.path(reciter.tracks[key]) for key in chain], reciter.bitrate_kbps * 1000)
     player = Player(library, PlayerSettings(reciter="ayat", surah=1))
     count = sum(len(track) for track in tracks[:4]) + 5
-    packets, _ = paced(player, lambda packets: len(packets) >= count, 5.0, PACE)
+    packets, _ = paced(player, lambda packets: len(packets) >= count, 5.0)
     assert packets == flat(tracks)[:count]
     assert longest_quiet_ms(decoded(packets)) <= 3.0
     saved = player.settings()
@@ -595,7 +593,7 @@ def test_a_join_that_cannot_be_made_leaves_the_boundary_as_it_was_with_one_line(
     path.write_bytes(write_ogg([*headers, *damaged], info.granule_position, max_segments=50))
     player = Player(Library(audio_dir), PlayerSettings(reciter="sample-tones", surah=1))
     count = FRAMES + 10
-    heard, _ = paced(player, lambda heard: len(heard) >= count, 5.0, PACE)
+    heard, _ = paced(player, lambda heard: len(heard) >= count, 5.0)
     assert heard == (tones(library_dir, 1) + damaged)[:count]
     lines = [r.getMessage() for r in caplog.records if "keeps its ~20 ms of silence" in r.getMessage()]
     assert len(lines) == 1 and "corrupted stream" in lines[0], lines
