@@ -77,6 +77,8 @@ class Beginning:
 
 @dataclass(frozen=True)
 class Join:
+    """The packets that replace a boundary, and where they go."""
+
     #: The ending track plays its packets before this index, then the join (the rest is padding).
     at: int
     #: Played instead of the next track's first len(packets) packets.
