@@ -9,10 +9,16 @@ from __future__ import annotations
 import array
 import itertools
 import math
+import operator
 import statistics
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
+
+
+#: The window quiet is measured over inside a frame: 2.5 ms, CELT's shortest frame. Short enough to see a
+#: gap of a few ms inside a 20 ms frame, long enough to hold half a period of a 200 Hz tone.
+QUIET_WINDOW_SAMPLES = 120
 
 
 def frame_dbfs(pcm: bytes) -> float:
@@ -20,8 +26,36 @@ def frame_dbfs(pcm: bytes) -> float:
     samples = array.array("h", pcm)
     if not samples:
         return -math.inf
-    mean_square = sum(s * s for s in samples[::4]) / len(samples[::4])
-    return -math.inf if mean_square == 0 else 10.0 * math.log10(mean_square / (32768.0**2))
+    return dbfs(sum(s * s for s in samples[::4]) / len(samples[::4]))
+
+
+def dbfs(mean_square: float) -> float:
+    """A mean square of 16-bit samples in dBFS (-inf for digital silence)."""
+    return -math.inf if mean_square <= 0 else 10.0 * math.log10(mean_square / (32768.0**2))
+
+
+def mean_square_of(level_dbfs: float) -> float:
+    """The mean square of 16-bit samples at `level_dbfs`: compare squares, not logarithms, per window."""
+    return float((32768.0**2) * 10.0 ** (level_dbfs / 10.0))
+
+
+def window_mean_squares(pcm: bytes, window: int = QUIET_WINDOW_SAMPLES) -> list[float]:
+    """The left channel's mean square over each `window` samples of stereo PCM (every other sample, as
+    `frame_dbfs` measures: their mean is the frame's level), so a silence inside a frame shows."""
+    left = array.array("h", pcm)[::4]
+    step = max(1, window // 2)
+    chunks = (left[start : start + step] for start in range(0, len(left), step))
+    return [sum(map(operator.mul, chunk, chunk)) / len(chunk) for chunk in chunks]
+
+
+def longest_quiet_ms(pcm: bytes, level_dbfs: float, window: int = QUIET_WINDOW_SAMPLES) -> float:
+    """The longest stretch of stereo PCM quieter than `level_dbfs`, in ms, measured in `window`s."""
+    below = mean_square_of(level_dbfs)
+    longest = run = 0
+    for mean_square in window_mean_squares(pcm, window):
+        run = run + 1 if mean_square < below else 0
+        longest = max(longest, run)
+    return longest * window * 1000 / SAMPLE_RATE
 
 
 def dominant_frequency(pcm: bytes, min_dbfs: float = -45.0) -> float | None:

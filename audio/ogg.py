@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -349,6 +349,46 @@ def read_opus_head(path: Path | str) -> OpusHead:
         return _parse_opus_head(first, name)
 
 
+class OpusPacketStream:
+    """The audio packets of an Ogg Opus file, read in one pass, and what the pass learns on the way: the
+    `OpusHead` (once the first packet is out) and the last granule position read (the file's end, once
+    the last packet is). A track boundary's join needs both (`join.py`), and a second read of the file
+    only for them would cost the player I/O on every track.
+
+    Iterate it like `iter_opus_packets`; nothing is opened before the first packet is asked for, and
+    `close()` closes the file even mid-way."""
+
+    def __init__(self, source: BinaryIO | Path | str, start_frame: int = 0) -> None:
+        if start_frame < 0:
+            raise ValueError(f"start_frame must be >= 0, not {start_frame}")
+        self.head: OpusHead | None = None
+        self._reader: _PacketReader | None = None
+        self._packets = self._read(source, start_frame)
+
+    @property
+    def granule(self) -> int:
+        """The granule position of the last page read so far (-1 before any): after the last packet,
+        the file's end in 48 kHz samples, its pre-skip included."""
+        return -1 if self._reader is None else self._reader.last_granule
+
+    def __iter__(self) -> Generator[bytes, None, None]:
+        return self._packets
+
+    def close(self) -> None:
+        self._packets.close()
+
+    def _read(self, source: BinaryIO | Path | str, start_frame: int) -> Generator[bytes, None, None]:
+        stream, name, owned = _open(source)
+        try:
+            self._reader = _PacketReader(stream, name)
+            packets = self._reader.packets(skip_audio=start_frame)
+            self.head = _headers(packets, name)
+            yield from packets
+        finally:
+            if owned:
+                stream.close()
+
+
 def iter_opus_packets(source: BinaryIO | Path | str, start_frame: int = 0) -> Iterator[bytes]:
     """Yield the audio packets of an Ogg Opus file in order, skipping `OpusHead` and `OpusTags`.
 
@@ -358,14 +398,11 @@ def iter_opus_packets(source: BinaryIO | Path | str, start_frame: int = 0) -> It
     """
     if start_frame < 0:
         raise ValueError(f"start_frame must be >= 0, not {start_frame}")
-    stream, name, owned = _open(source)
+    packets = OpusPacketStream(source, start_frame)
     try:
-        packets = _PacketReader(stream, name).packets(skip_audio=start_frame)
-        _headers(packets, name)
         yield from packets
     finally:
-        if owned:
-            stream.close()
+        packets.close()
 
 
 def probe_ogg_opus(path: Path | str) -> OggOpusInfo:

@@ -19,6 +19,14 @@ stuck in a read cannot be killed in Python: it holds nothing but its own file, i
 player neither reopens a file whose read has stalled nor starts more readers once MAX_STUCK_READERS of
 them are stuck.
 
+At a track boundary the files' own silence (the end padding of one, the encoder priming of the next:
+~20 ms) is not played. When the next track is opened ahead, a `_Joiner` thread builds the few packets
+that carry the end of one into the start of the other (`join.py`); at the frame where that join begins,
+the rest of the current track (padding only) is dropped and the join's packets take the place of the
+next track's first ones, so frame numbers in the next track keep their meaning in its file (a restart
+resumes exactly). A join that is not ready in time, or whose next track a command replaced, is let go:
+the packets then play as they are.
+
 A "surah" is one whole-surah file, or, for a per-ayah reciter, the chain of its ayah files (with the
 bismillah file first where the reciter has one).
 """
@@ -31,14 +39,15 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import cast
 
+from quranbot.audio.join import BEGINNING_PACKETS, ENDING_PACKETS, Beginning, Ending, Join, build_join
 from quranbot.audio.library import Library, LibraryError, Reciter, Track
-from quranbot.audio.ogg import OggError, iter_opus_packets
+from quranbot.audio.ogg import OggError, OpusPacketStream
+from quranbot.audio.opus_codec import OpusError
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +81,9 @@ STALLED_SECONDS = 0.5
 MAX_STUCK_READERS = 4
 #: How long `close()` waits for its readers' threads to end.
 CLOSE_WAIT_SECONDS = 0.5
+#: How long a joiner waits for the two tracks' readers: the join is needed about when the next track is
+#: opened ahead (OPEN_AHEAD_FRAMES) runs out, so a join later than that is never used.
+JOIN_WAIT_SECONDS = OPEN_AHEAD_FRAMES / FRAMES_PER_SECOND
 
 
 class PlayerState(StrEnum):
@@ -163,16 +175,33 @@ class _TrackReader:
         #: on a full buffer, or it has finished).
         self._asked_at: float | None = time.monotonic()
         self._waiters = 0
+        self._taken = 0
+        #: The file's first packets and pre-skip, for a join into this track (read from its start only).
+        self._beginning: Beginning | None = None
+        #: The file's last packets and end granule, for a join out of it (once its end is read).
+        self._ending: Ending | None = None
+        #: Set once each is known, or known never to come (the reader stopped first).
+        self._beginning_known = threading.Event()
+        self._ending_known = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"track reader {path.name}", daemon=True)
         self._thread.start()
 
     # -- the reader's thread ----------------------------------------------------------------------------
     def _run(self) -> None:
-        # A generator (typed as an Iterator): close() closes its file, here, even after a break.
-        packets = cast(Generator[bytes, None, None], iter_opus_packets(self.path, self.start_frame))
+        packets = OpusPacketStream(self.path, self.start_frame)  # close() closes its file, here
         status, error = _Status.ENDED, ""
+        head: list[bytes] | None = [] if self.start_frame == 0 else None
+        tail: deque[bytes] = deque(maxlen=ENDING_PACKETS)  # the last packets read, for a join out of it
+        count = 0
         try:
             for packet in packets:  # each step may block on the file system, never holding the lock
+                count += 1
+                tail.append(packet)
+                if head is not None:
+                    head.append(packet)
+                    if len(head) == BEGINNING_PACKETS:
+                        self._begun(packets, head)
+                        head = None
                 with self._cond:
                     if self._closed:
                         status = _Status.EXPIRED
@@ -190,6 +219,12 @@ class _TrackReader:
                         status = _Status.EXPIRED
                         break
                     self._asked_at = time.monotonic()
+            else:  # the end of the file: what a join out of this track needs
+                assert packets.head is not None
+                if head:
+                    self._begun(packets, head)  # a file shorter than BEGINNING_PACKETS
+                first = self.start_frame + count - len(tail)
+                self._ending = Ending(tuple(tail), first, packets.granule, packets.head.channels)
         except (OggError, OSError) as exc:
             status, error = _Status.FAILED, str(exc)
         except Exception as exc:  # a bug: reported like a broken file, never lost in a thread
@@ -204,6 +239,13 @@ class _TrackReader:
                     self._packets.clear()
                 self._status, self.error, self._asked_at = status, error, None
                 self._cond.notify_all()
+            self._beginning_known.set()
+            self._ending_known.set()
+
+    def _begun(self, packets: OpusPacketStream, head: list[bytes]) -> None:
+        assert packets.head is not None
+        self._beginning = Beginning(tuple(head), packets.head.pre_skip, packets.head.channels)
+        self._beginning_known.set()
 
     def _wanted(self) -> bool:
         return self._closed or len(self._packets) <= REFILL_AT_FRAMES
@@ -214,6 +256,7 @@ class _TrackReader:
         with self._cond:
             if self._packets:
                 packet = self._packets.popleft()
+                self._taken += 1
                 if len(self._packets) == REFILL_AT_FRAMES:
                     if self._asked_at is None and self._status is _Status.READING:
                         self._asked_at = time.monotonic()  # asked from now on, even before it wakes
@@ -256,8 +299,80 @@ class _TrackReader:
             self._closed = True
             self._packets.clear()
             self._cond.notify_all()
+        self._beginning_known.set()  # nothing more will come: a join waiting for it gives up
+        self._ending_known.set()
+
+    # -- joins (see `_Joiner`) ----------------------------------------------------------------------------
+    def beginning(self, timeout: float) -> Beginning | None:
+        """The file's first packets, waiting up to `timeout` for them (None: not read from its start, or
+        the reader stopped first). For a joiner's thread, never the player's."""
+        self._beginning_known.wait(timeout)
+        return self._beginning
+
+    def ending(self, timeout: float) -> Ending | None:
+        """The file's last packets and end granule, waiting up to `timeout` for the reader to get there."""
+        self._ending_known.wait(timeout)
+        return self._ending
+
+    def replace_head(self, packets: tuple[bytes, ...]) -> bool:
+        """Put a join's packets in place of the track's first ones, if none was taken yet; True if done."""
+        with self._cond:
+            if self._closed or self._taken or self.start_frame or len(self._packets) < len(packets):
+                return False
+            for index, packet in enumerate(packets):
+                self._packets[index] = packet
+            return True
+
+    def ended(self) -> bool:
+        """The whole file is read (what is left of it is in the buffer)."""
+        with self._cond:
+            return self._status is _Status.ENDED and not self._closed
+
+    def end_here(self) -> None:
+        """Drop what is left of a fully read track: the next take says it ended (a join follows)."""
+        with self._cond:
+            self._packets.clear()
 
     def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+class _Joiner:
+    """The join from one track into the next (`join.py`: ~20 ms of silence at the boundary removed),
+    built on a daemon thread of its own: decoding and encoding a few packets takes milliseconds, which
+    the pacer's thread and the player's lock cannot spare. `join` stays None until it is ready, and for
+    good if it cannot be made (the tracks are too short, a reader stopped, libopus refused): then the
+    packets play as they are, as they always did."""
+
+    def __init__(
+        self, ending: _TrackReader, beginning: _TrackReader, bitrate: int, report: Callable[[str], None]
+    ) -> None:
+        self.ending_reader = ending
+        self.join: Join | None = None
+        self._beginning_reader = beginning
+        self._bitrate = bitrate
+        self._report = report
+        name = f"join into {beginning.path.name}"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        ending = self.ending_reader.ending(JOIN_WAIT_SECONDS)
+        beginning = self._beginning_reader.beginning(JOIN_WAIT_SECONDS) if ending is not None else None
+        if ending is None or beginning is None:
+            return
+        try:
+            self.join = build_join(ending, beginning, self._bitrate)
+        except OpusError as exc:
+            self._report(f"{exc}")
+        except Exception:  # a bug: the boundary keeps its silence, the stream goes on
+            log.exception("Building the join into %s failed unexpectedly", self._beginning_reader.path.name)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout: float) -> None:
         self._thread.join(timeout)
 
 
@@ -277,6 +392,8 @@ class _Open:
     forward: bool = True
     #: Why no reader may read it (an earlier read of the same file is stuck); "" if it may.
     refused: str = ""
+    #: Builds the join into this track from the one before it (only on a track opened ahead).
+    joiner: _Joiner | None = None
 
 
 @dataclass
@@ -314,6 +431,8 @@ class Player:
         #: Tracks in a row that could not play at all: a whole cycle of them means nothing can.
         self._failures = 0
         self._readers: list[_TrackReader] = []
+        self._joiners: list[_Joiner] = []
+        self._reported_joins: set[str] = set()
         self._at_reader_cap = False
         self._closed = False
         self._state = PlayerState.PAUSED if settings.paused else PlayerState.IDLE
@@ -357,6 +476,8 @@ class Player:
                 self._attach_reader(current)  # after close or idle; or not yet, at the cap
                 if current.reader is None and not current.refused:
                     return SILENCE_FRAME  # too many reads are stuck: hold the position until one returns
+            if self._next is not None and self._next[1].joiner is not None:
+                self._join_here(current, self._next[1])
             reader = current.reader
             got = _Status.FAILED if reader is None else reader.take()
             if isinstance(got, bytes):
@@ -375,6 +496,28 @@ class Player:
             if not moved:
                 return b""
         return b""
+
+    def _join_here(self, current: _Open, following: _Open) -> None:
+        """At the frame where the join into the following track begins, switch to it: the rest of the
+        current track (its padding) is dropped and the join's packets stand for the following track's
+        first ones. A join not ready by then is let go: the packets play as they are. Never waits."""
+        joiner = following.joiner
+        assert joiner is not None
+        join = joiner.join
+        if join is None:
+            if not joiner.alive:
+                following.joiner = None  # it could not be made
+            return
+        if current.frame < join.at:
+            return
+        following.joiner = None
+        reader, next_reader = current.reader, following.reader
+        if current.frame > join.at or reader is not joiner.ending_reader or reader is None:
+            log.debug("The join into %s came too late", following.track.file)
+            return
+        if next_reader is None or not reader.ended() or not next_reader.replace_head(join.packets):
+            return
+        reader.end_here()
 
     def _played(self, current: _Open, packet: bytes) -> bytes:
         if current.played == 0:
@@ -544,9 +687,13 @@ class Player:
             for opened in (self._current, self._next[1] if self._next else None):
                 if opened is not None:
                     opened.reader = None
+                    opened.joiner = None
+            joiners, self._joiners = self._joiners, []
         deadline = time.monotonic() + CLOSE_WAIT_SECONDS
         for reader in readers:
             reader.join(max(0.0, deadline - time.monotonic()))
+        for joiner in joiners:  # its readers are closed: it stops waiting for them at once
+            joiner.wait(max(0.0, deadline - time.monotonic()))
         stuck = [reader.path.name for reader in readers if reader.alive]
         if stuck:
             log.warning(
@@ -700,6 +847,7 @@ class Player:
     def _drop_next(self) -> None:
         if self._next is not None:
             self._release(self._next[1])
+            self._next[1].joiner = None
         self._next = None
         self._looked_ahead = False
 
@@ -734,13 +882,37 @@ class Player:
         reciter = self._reciter
         return len({s for s, _ in reciter.tracks}) if reciter is not None else 0
 
-    def _prepare_next(self) -> None:
-        """Open the track that follows, so its reader has packets ready when the current one ends."""
+    def _prepare_next(self, join: bool = True) -> None:
+        """Open the track that follows, so its reader has packets ready when the current one ends, and
+        (with `join`) start building the join into it."""
         self._looked_ahead = True
         upcoming = self._upcoming()
         if upcoming is not None:
             cursor, index = upcoming
-            self._next = (cursor, self._open(cursor.tracks[index]))
+            following = self._open(cursor.tracks[index])
+            self._next = (cursor, following)
+            if join:
+                self._start_join(following)
+
+    def _start_join(self, following: _Open) -> None:
+        """A joiner from the current track into `following`, if both have a reader."""
+        current = self._current
+        if current is None or current.reader is None or following.reader is None or self._reciter is None:
+            return
+        self._joiners = [joiner for joiner in self._joiners if joiner.alive]
+        try:
+            following.joiner = _Joiner(
+                current.reader, following.reader, self._reciter.bitrate_kbps * 1000, self._join_failed
+            )
+        except RuntimeError:  # no thread could be started: the packets play as they are
+            return
+        self._joiners.append(following.joiner)
+
+    def _join_failed(self, reason: str) -> None:
+        """From a joiner's thread: one line per distinct reason, not one per track boundary."""
+        if reason not in self._reported_joins:
+            self._reported_joins.add(reason)
+            log.warning("A track boundary keeps its ~20 ms of silence (%s); playback goes on", reason)
 
     def _advance(self) -> bool:
         """The current track ended: switch to the one opened ahead (or open it now)."""
@@ -749,7 +921,7 @@ class Player:
         if current is not None and not current.broken and last_of_surah:
             self._emit("surah_finished")
         if self._next is None:
-            self._prepare_next()
+            self._prepare_next(join=False)  # too late for a join: the current track has ended
         if self._next is None:
             if not self._skip_forward():
                 return False

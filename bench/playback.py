@@ -10,9 +10,10 @@ Each bot runs in its own child process (a small entry point in this file, or `py
 the sandbox (the local Discord, which decrypts, decodes and times every packet) runs in this process.
 CPU is read from /proc: utime+stime of the child and of every live descendant, plus the cumulative
 times of descendants it has reaped (cutime+cstime: each ffmpeg of the naive path), sampled at the start
-and end of a steady window. Parts: cpu (and, from the same runs, gaps at surah boundaries and packet
-cadence), latency (/play to the new surah's first packet), start (spawn to first packet), scale (N
-guilds in one bot process).
+and end of a steady window. Parts: cpu (and, from the same runs, gaps at surah boundaries, in arrivals
+and in the audio: the longest quiet inside frames, in 2.5 ms windows; and packet cadence), latency
+(/play to the new surah's first packet), start (spawn to first packet), scale (N guilds in one bot
+process).
 
 Reproduce: .venv/bin/python bench/playback.py [--seconds 30] [--runs 3] [--only cpu,gap,latency,start,scale]
            [--scale 1,10,50] [--no-decode]
@@ -399,10 +400,14 @@ class Boundary:
     after: int
     max_gap_ms: float  # the largest arrival gap around the change
     silence_ms: float  # the longest stretch with nothing sounding (silent frames or no packets)
+    quiet_ms: float  # the longest quiet inside the frames around the change (2.5 ms windows)
 
 
 def find_boundaries(arrivals: Sequence[float], audio: Sequence[bytes | None]) -> list[Boundary]:
-    """Tone changes in what the channel heard, with the gap and the silence a listener got at each."""
+    """Tone changes in what the channel heard, with the gap and the silence a listener got at each:
+    whole silent frames or missing packets, and the quiet inside frames (what a track boundary leaves)."""
+    from quranbot.audio.levels import longest_quiet_ms
+
     labels = [frame_surah(pcm) for pcm in audio]
     runs: list[tuple[int, int, int]] = []  # (surah, first index, last index) of steady stretches
     for index, label in enumerate(labels):
@@ -421,7 +426,9 @@ def find_boundaries(arrivals: Sequence[float], audio: Sequence[bytes | None]) ->
         gaps = [(arrivals[i] - arrivals[i - 1]) * 1000 for i in range(low, high + 1)]
         sounding = [i for i in range(low - 1, high + 1) if frame_sounds(audio[i])]
         silences = [(arrivals[b] - arrivals[a]) * 1000 - FRAME_MS for a, b in itertools.pairwise(sounding)]
-        boundaries.append(Boundary(before, after, max(gaps), max([0.0, *silences])))
+        heard = b"".join(pcm for pcm in audio[low - 1 : high + 1] if pcm is not None)
+        quiet = longest_quiet_ms(heard, SILENCE_DBFS)
+        boundaries.append(Boundary(before, after, max(gaps), max([0.0, *silences]), quiet))
     return boundaries
 
 
@@ -622,7 +629,10 @@ class Bench:
             for kind in ("naive", "quranbot"):  # interleaved, so drifting machine load hits both
                 note(f"stream run {number}/{self.args.runs}: {kind}, {self.args.seconds:g} s")
                 run = await self.stream_run(kind, number)
-                boundaries = ", ".join(f"{b.before}->{b.after} {b.max_gap_ms:.0f} ms" for b in run.boundaries)
+                boundaries = ", ".join(
+                    f"{b.before}->{b.after} gap {b.max_gap_ms:.0f} ms quiet {b.quiet_ms:.1f} ms"
+                    for b in run.boundaries
+                )
                 note(f"  CPU {run.cpu_percent:.2f} %, p99 {run.p99_gap_ms:.1f} ms, boundaries: {boundaries}")
                 self.results.runs.append(run)
 
@@ -853,15 +863,15 @@ def report(args: argparse.Namespace, results: Results, load: tuple[float, float,
         ob = [b for r in ours for b in r.boundaries]
         if nb and ob:
             print(f"at a surah boundary (naive {len(nb)}, QuranBot {len(ob)} boundaries)")
-            for label, pick in (
-                ("  largest arrival gap, ms (worst)", lambda b: b.max_gap_ms),
-                ("  largest arrival gap, ms (median)", None),
-                ("  silence heard, ms (worst)", lambda b: b.silence_ms),
+            worst: Callable[[Sequence[float]], float] = max
+            for label, pick, summary in (
+                ("  largest arrival gap, ms (worst)", lambda b: b.max_gap_ms, worst),
+                ("  largest arrival gap, ms (median)", lambda b: b.max_gap_ms, med),
+                ("  silence heard, ms (worst)", lambda b: b.silence_ms, worst),
+                ("  quiet inside frames, ms (worst)", lambda b: b.quiet_ms, worst),
+                ("  quiet inside frames, ms (median)", lambda b: b.quiet_ms, med),
             ):
-                if pick is None:
-                    a, b = med([x.max_gap_ms for x in nb]), med([x.max_gap_ms for x in ob])
-                else:
-                    a, b = max(map(pick, nb)), max(map(pick, ob))
+                a, b = summary([pick(x) for x in nb]), summary([pick(x) for x in ob])
                 print(f"{label:48}{a:>12.1f}{b:>12.1f}")
         else:
             print("  (no surah boundary heard in the runs: use --track-seconds below --seconds)")

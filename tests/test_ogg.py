@@ -21,6 +21,7 @@ import pytest
 
 from quranbot.audio.ogg import (
     OggError,
+    OpusPacketStream,
     iter_opus_packets,
     ogg_crc32,
     ogg_crc32_reference,
@@ -294,6 +295,20 @@ def test_start_frame_across_spanning_packets(noise_510k: Path, tmp_path: Path) -
 def test_negative_start_frame_is_refused(sine_3s: Path) -> None:
     with pytest.raises(ValueError, match="start_frame"):
         next(iter_opus_packets(sine_3s, -1))
+
+
+def test_a_packet_stream_learns_the_header_and_the_end_granule_on_the_way(sine_3s: Path) -> None:
+    """What a join at a track boundary needs, from the one pass that reads the packets anyway."""
+    info = probe_ogg_opus(sine_3s)
+    stream = OpusPacketStream(sine_3s)
+    assert stream.head is None and stream.granule == -1  # nothing is opened before the first packet
+    first = next(iter(stream))
+    assert stream.head is not None and stream.head.pre_skip == 312 and stream.head.channels == 2
+    rest = list(stream)
+    assert [first, *rest] == list(iter_opus_packets(sine_3s))
+    assert stream.granule == info.granule_position  # the last page's: where the real audio ends
+    late = OpusPacketStream(sine_3s, start_frame=140)
+    assert len(list(late)) == info.packet_count - 140 and late.granule == info.granule_position
 
 
 # --- damage ------------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from joins import back_to_back, decoded, longest_quiet_ms
 from test_hung_track import fifo_in_place_of, reader_threads, release_fifo
+from test_ogg import raw_pages, write_ogg
 
 from quranbot.audio import player as player_module
 from quranbot.audio.library import Library, Reciter, Track, new_staging_dir, publish, track_file_name
@@ -32,7 +34,7 @@ from quranbot.audio.player import (
     PlayerSettings,
     PlayerState,
 )
-from quranbot.audio.sample import write_sample_reciter
+from quranbot.audio.sample import SAMPLE_BITRATE_KBPS, write_sample_reciter
 from quranbot.audio.tone import write_tones
 
 FRAMES = 51  # 1.0 s sample tracks: 1.0 s + pre-skip, in 20 ms frames
@@ -235,8 +237,12 @@ def hung(tmp_path: Path, library_dir: Path) -> Iterator[tuple[Library, Path]]:
 
 
 def tones(library_dir: Path, surah: int) -> list[bytes]:
+    return list(iter_opus_packets(tone_paths(library_dir, [surah])[0]))
+
+
+def tone_paths(library_dir: Path, surahs: list[int]) -> list[Path]:
     reciter = Library(library_dir).get("sample-tones")
-    return list(iter_opus_packets(reciter.path(reciter.tracks[(surah, None)])))
+    return [reciter.path(reciter.tracks[(surah, None)]) for surah in surahs]
 
 
 def paced(
@@ -306,12 +312,15 @@ def test_a_track_that_never_answers_is_skipped_and_nothing_waits_for_it(
     caplog.set_level(logging.INFO, logger="quranbot.audio.player")
     events: list[PlayerEvent] = []
     player = Player(library, PlayerSettings(reciter="sample-tones", surah=2), events.append)
-    target = 3 * FRAMES + 10  # surahs 2, 5 and 114 whole (3 hangs, 4 is missing), then 10 frames of 1
+    # Surahs 2, 5 and 114 whole (3 hangs, 4 is missing), then 10 frames of 1. 2 ends as its file does
+    # (nothing could be joined to 3); 5 runs into 114 and 114 into 1 through joins.
+    joined = back_to_back(tone_paths(library_dir, [5, 114, 1]), SAMPLE_BITRATE_KBPS * 1000)
+    target = len(tones(library_dir, 2)) + len(joined[0]) + len(joined[1]) + 10
     with prodding(player.now_playing, player.settings) as commands:
         packets, reads = paced(player, lambda _: player.frames_sent >= target, 4 * READ_DEADLINE_SECONDS + 4)
 
     audio = [packet for packet in packets if packet != SILENCE_FRAME]
-    expected = tones(library_dir, 2) + tones(library_dir, 5) + tones(library_dir, 114) + tones(library_dir, 1)
+    expected = tones(library_dir, 2) + [packet for track in joined for packet in track]
     assert audio == expected[:target]  # frame-exact: nothing lost, nothing repeated
     silent = [i for i, packet in enumerate(packets) if packet == SILENCE_FRAME]
     # One stretch of silence, where surah 3 would have been, at most the deadline long; none at 5→114→1.
@@ -486,3 +495,106 @@ def test_the_pacer_path_never_looks_up_the_library(
         frames.append(player.read_frame(wait=False))
         time.sleep(0.005)
     assert any(frame not in (b"", SILENCE_FRAME) for frame in frames)
+
+
+# -- joins at track boundaries (issue 19): the files' own silence is not heard -----------------------------
+# Frames are read every 20 ms, as the pacer reads them: the joins are built off this thread while the next
+# track is opened ahead. The expected packets are worked out from the files alone (tests/joins.py): what
+# plays, packet for packet, and what is heard.
+
+
+def flat(tracks: list[list[bytes]]) -> list[bytes]:
+    return [packet for track in tracks for packet in track]
+
+
+def test_surahs_run_into_each_other_without_the_silence_in_their_files(library_dir: Path) -> None:
+    events: list[PlayerEvent] = []
+    player = Player(Library(library_dir), PlayerSettings(reciter="sample-tones", surah=1), events.append)
+    tracks = back_to_back(tone_paths(library_dir, [1, 2, 3]), SAMPLE_BITRATE_KBPS * 1000)
+    count = len(tracks[0]) + len(tracks[1]) + 20
+    packets, _ = paced(player, lambda packets: len(packets) >= count, 10.0)
+    assert packets == flat(tracks)[:count]  # each track to its join, each join in full, nothing else
+    assert len(tracks[0]) < FRAMES  # a track ends where its join begins: its last packets held padding
+    untouched = tones(library_dir, 1) + tones(library_dir, 2) + tones(library_dir, 3)[:20]
+    assert longest_quiet_ms(decoded(untouched)) >= 10.0  # what the files alone sound like
+    assert longest_quiet_ms(decoded(packets)) <= 3.0  # what the player sends
+    # Positions stay exact: a track's frames are its own packets, then a join's stand for the next
+    # track's first ones (so the next track's numbers keep their meaning in its file).
+    shown = [(e.kind, e.now.surah, e.now.position_frames) for e in events if e.kind != "progress"]
+    assert shown[:5] == [
+        ("started", 1, 0),
+        ("surah_finished", 1, len(tracks[0])),
+        ("track_changed", 2, 0),  # with the join's first packet: where surah 2 starts being heard
+        ("surah_finished", 2, len(tracks[1])),
+        ("track_changed", 3, 0),
+    ]
+    assert player.now_playing().position_frames == 20 and player.frames_sent == count
+    player.close()
+
+
+def test_a_restart_inside_a_join_resumes_at_the_same_frame(library_dir: Path) -> None:
+    player = Player(Library(library_dir), PlayerSettings(reciter="sample-tones", surah=1))
+    tracks = back_to_back(tone_paths(library_dir, [1, 2]), SAMPLE_BITRATE_KBPS * 1000)
+    into = 2  # two of surah 2's frames heard, both join packets
+    packets, _ = paced(player, lambda packets: len(packets) >= len(tracks[0]) + into, 5.0)
+    assert packets[-into:] == tracks[1][:into] and tracks[1][:into] != tones(library_dir, 2)[:into]
+    saved = player.settings()
+    player.close()
+    assert (saved.surah, saved.position_frames) == (2, into)
+    resumed = Player(Library(library_dir), saved)
+    assert resumed.read_frame() == tones(library_dir, 2)[into]  # the file's packet that frame stood for
+    resumed.close()
+
+
+def test_a_command_before_the_boundary_drops_the_join_it_no_longer_needs(library_dir: Path) -> None:
+    player = Player(Library(library_dir), PlayerSettings(reciter="sample-tones", surah=1))
+    one = tone_paths(library_dir, [1])[0]
+    looped = back_to_back([one, one], SAMPLE_BITRATE_KBPS * 1000)
+    near_end = len(looped[0]) - 25  # the join into surah 2 is under way (opened 50 frames ahead)
+    paced(player, lambda packets: len(packets) >= near_end, 5.0)
+    player.set_loop(True)  # surah 1 follows now, not 2: joined into itself
+    count = len(looped[0]) - near_end + 20
+    packets, _ = paced(player, lambda packets: len(packets) >= count, 5.0)
+    assert packets == flat(looped)[near_end : near_end + count]
+    assert longest_quiet_ms(decoded(flat(looped)[:near_end] + packets)) <= 3.0
+    player.next()  # a jump is not a boundary: surah 2 from its own first packet
+    assert player.read_frame() == tones(library_dir, 2)[0]
+    player.close()
+
+
+def test_ayah_files_run_into_each_other_through_joins(library_dir: Path) -> None:
+    """Per-ayah files are short (0.4 s): the next is opened, and its join built, as each one starts."""
+    library = Library(library_dir)
+    reciter = library.get("ayat")
+    chain = [(1, 0), (1, 1), (1, 2), (1, 3), (2, 1)]
+    tracks = back_to_back([reciter.path(reciter.tracks[key]) for key in chain], reciter.bitrate_kbps * 1000)
+    player = Player(library, PlayerSettings(reciter="ayat", surah=1))
+    count = sum(len(track) for track in tracks[:4]) + 5
+    packets, _ = paced(player, lambda packets: len(packets) >= count, 5.0)
+    assert packets == flat(tracks)[:count]
+    assert longest_quiet_ms(decoded(packets)) <= 3.0
+    saved = player.settings()
+    assert (saved.surah, saved.ayah, saved.position_frames) == (2, 1, 5)
+    player.close()
+
+
+def test_a_join_that_cannot_be_made_leaves_the_boundary_as_it_was_with_one_line(
+    tmp_path: Path, library_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Surah 2's first packet is damaged (libopus refuses it): no join into it, one log line, and every
+    packet still goes out as the files have it; the stream never stops for it."""
+    audio_dir = tmp_path / "audio"
+    shutil.copytree(library_dir, audio_dir)
+    path = tone_paths(audio_dir, [2])[0]
+    info = probe_ogg_opus(path)
+    packets = tones(audio_dir, 2)
+    headers = [page[3] for page in list(raw_pages(path.read_bytes()))[:2]]  # OpusHead, OpusTags
+    damaged = [b"\xff", *packets[1:]]
+    path.write_bytes(write_ogg([*headers, *damaged], info.granule_position, max_segments=50))
+    player = Player(Library(audio_dir), PlayerSettings(reciter="sample-tones", surah=1))
+    count = FRAMES + 10
+    heard, _ = paced(player, lambda heard: len(heard) >= count, 5.0)
+    assert heard == (tones(library_dir, 1) + damaged)[:count]
+    lines = [r.getMessage() for r in caplog.records if "keeps its ~20 ms of silence" in r.getMessage()]
+    assert len(lines) == 1 and "corrupted stream" in lines[0], lines
+    player.close()

@@ -24,6 +24,9 @@ from quranbot.store.records import GuildPlayback, GuildSettings
 from quranbot.store.state import StateStore
 
 FRAMES_PER_SURAH = 76  # 1.5 s of audio + the encoder's pre-skip, in 20 ms frames
+#: Frames of a surah heard before the next one starts: its file's last two packets hold only padding (and
+#: the next file's priming would follow), so the join into the next surah takes their place.
+HEARD_FRAMES_PER_SURAH = 74
 
 
 def save_state(
@@ -45,15 +48,17 @@ def saved_playback(home: Path, guild_id: int) -> dict:  # type: ignore[type-arg]
 async def test_surahs_follow_each_other_without_a_gap(sandbox: Sandbox, home: Path) -> None:
     listener = sandbox.listener(sandbox.default.voice)
     async with RunningBot(sandbox, home, voice_channels=(sandbox.default.voice.id,)):
-        await listener.wait_for_packets(4 * FRAMES_PER_SURAH + 20, timeout=20)
+        await listener.wait_for_packets(4 * HEARD_FRAMES_PER_SURAH + 20, timeout=20)
     stats = listener.stats()
     assert surahs_in(listener.pcm())[:4] == [1, 2, 3, 4]
     assert stats.lost_packets == 0 and stats.timestamp_jumps == 0  # one unbroken stream across 3 boundaries
     assert stats.longest_silence_ms <= 40.0
-    # A fresh bot starts at surah 1, frame 0, and each sample surah is FRAMES_PER_SURAH frames: so the
-    # boundaries are at packets 76, 152 and 228. The arrival gaps around them stay under 40 ms.
+    assert stats.longest_quiet_ms <= 3.0, stats.summary()  # no gap inside frames either (the files: 17.5)
+    # A fresh bot starts at surah 1, frame 0, and each sample surah is heard for HEARD_FRAMES_PER_SURAH
+    # frames: so the boundaries are at packets 74, 148 and 222. The arrival gaps around them stay under
+    # 40 ms.
     gaps = listener.arrival_gaps()
-    for boundary in (FRAMES_PER_SURAH, 2 * FRAMES_PER_SURAH, 3 * FRAMES_PER_SURAH):
+    for boundary in (HEARD_FRAMES_PER_SURAH, 2 * HEARD_FRAMES_PER_SURAH, 3 * HEARD_FRAMES_PER_SURAH):
         assert max(gaps[boundary - 3 : boundary + 2]) < 40.0, gaps[boundary - 3 : boundary + 2]
     assert stats.p99_gap_ms is not None and stats.p99_gap_ms < 40.0
 
@@ -140,7 +145,7 @@ async def test_a_restart_resumes_where_it_stopped(sandbox: Sandbox, home: Path) 
         heard = surahs_in(fresh.pcm())
     assert heard[:2] == [3, 4]
     surah_3_frames = len(fresh.pcm()) // 3840 - 15  # frames heard before surah 4 (less the 0.3 s of it)
-    remaining = FRAMES_PER_SURAH - saved["position_frames"]
+    remaining = HEARD_FRAMES_PER_SURAH - saved["position_frames"]
     assert surah_3_frames - remaining <= 50 + 10  # resumed within 1 s of where it stopped
 
 
@@ -165,7 +170,7 @@ async def test_sigkill_resumes_within_the_flush_interval(sandbox: Sandbox, home:
         await bot.wait()
     heard_frames = listener.packets
     saved = saved_playback(home, default.guild.id)
-    saved_frames = (saved["surah"] - 1) * FRAMES_PER_SURAH + saved["position_frames"]
+    saved_frames = (saved["surah"] - 1) * HEARD_FRAMES_PER_SURAH + saved["position_frames"]
     assert 0 <= heard_frames - saved_frames <= interval * 50 + 5, heard_frames - saved_frames
     async with quranbot_running(*args) as bot:
         fresh = sandbox.voice.reset_listener(default.voice.id)

@@ -3,6 +3,10 @@
 The sandbox's UDP endpoint hands every decrypted packet of a channel to its `ChannelListener`, which
 decodes it with libopus and keeps the figures a person would notice: is audio arriving every 20 ms, did
 a packet go missing, was there a silence, and what does it sound like (PCM, recordable as a WAV).
+
+Silence is measured twice: whole 20 ms frames quieter than SILENCE_DBFS (a stream that stopped), and
+2.5 ms windows across frame edges (`longest_quiet_ms`), because a gap of a few ms inside frames that
+still carry some sound, as at a track boundary, never makes a whole frame silent.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ from pathlib import Path
 
 from discord.opus import Decoder
 
-from quranbot.audio.levels import dominant_frequency, frame_dbfs
+from quranbot.audio.levels import (
+    QUIET_WINDOW_SAMPLES,
+    dbfs,
+    dominant_frequency,
+    mean_square_of,
+    window_mean_squares,
+)
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
@@ -44,6 +54,9 @@ class ListenerStats:
     stalls: int
     silent_frames: int
     longest_silence_ms: float
+    #: The longest gap: a run of 2.5 ms windows quieter than SILENCE_DBFS between two sounds (one inside
+    #: frames that still carry sound shows here, not in `longest_silence_ms`).
+    longest_quiet_ms: float
     level_dbfs: float
     dominant_hz: float | None
     decode_errors: int
@@ -56,7 +69,8 @@ class ListenerStats:
         return (
             f"packets={self.packets} lost={self.lost_packets} median_gap={ms(self.median_gap_ms)} "
             f"p99_gap={ms(self.p99_gap_ms)} max_gap={ms(self.max_gap_ms)} stalls={self.stalls} "
-            f"longest_silence={self.longest_silence_ms:.0f} ms dominant={tone}"
+            f"longest_silence={self.longest_silence_ms:.0f} ms longest_quiet={self.longest_quiet_ms:.1f} ms "
+            f"dominant={tone}"
         )
 
 
@@ -78,6 +92,10 @@ class ChannelListener:
         self._max_gap = 0.0
         self._silence_run = 0
         self._longest_silence = 0
+        self._quiet_below = mean_square_of(SILENCE_DBFS)
+        self._heard_sound = False
+        self._quiet_run = 0
+        self._longest_quiet = 0
         self._frames: deque[bytes] = deque(maxlen=int(keep_seconds * 50))
         self._decoders: dict[int, Decoder] = {}
         self._last_seq: dict[int, int] = {}
@@ -129,13 +147,25 @@ class ChannelListener:
         self._frames.append(pcm)
         if self._recording is not None:
             self._recording.writeframes(pcm)
-        self.level_dbfs = frame_dbfs(pcm)
+        windows = window_mean_squares(pcm)
+        self.level_dbfs = dbfs(sum(windows) / len(windows)) if windows else -math.inf
+        self._measure_quiet(windows)
         if self.level_dbfs < SILENCE_DBFS:
             self.silent_frames += 1
             self._silence_run += 1
             self._longest_silence = max(self._longest_silence, self._silence_run)
         else:
             self._silence_run = 0
+
+    def _measure_quiet(self, windows: list[float]) -> None:
+        below = self._quiet_below
+        for mean_square in windows:
+            if mean_square < below:
+                self._quiet_run += self._heard_sound  # the quiet before the first sound is not a gap
+            else:
+                self._heard_sound = True
+                self._longest_quiet = max(self._longest_quiet, self._quiet_run)  # a gap, now it ended
+                self._quiet_run = 0
 
     # -- output -----------------------------------------------------------------------------------------
     def stats(self, tone_seconds: float = 2.0) -> ListenerStats:
@@ -151,6 +181,7 @@ class ChannelListener:
             stalls=self.stalls,
             silent_frames=self.silent_frames,
             longest_silence_ms=self._longest_silence * 20.0,
+            longest_quiet_ms=self._longest_quiet * QUIET_WINDOW_SAMPLES * 1000 / SAMPLE_RATE,
             level_dbfs=self.level_dbfs,
             dominant_hz=dominant_frequency(self.pcm(last_seconds=tone_seconds)),
             decode_errors=self.decode_errors,
