@@ -78,9 +78,8 @@ async def settle_socket_reader(sandbox: Sandbox, voice: discord.VoiceClient) -> 
     """
     bot_socket = voice._connection.socket
     reader = voice._connection._socket_reader
-    transport = sandbox.voice.udp.transport
-    assert transport is not None
-    transport.sendto(b"\x81\xc9\x00\x01" + bytes(4), bot_socket.getsockname())  # an empty RTCP report
+    assert sandbox.voice.udp.running
+    sandbox.voice.udp.sendto(b"\x81\xc9\x00\x01" + bytes(4), bot_socket.getsockname())  # an empty RTCP report
     await wait_until(lambda: not reader._running.is_set() or not select.select([bot_socket], [], [], 0)[0])
 
 

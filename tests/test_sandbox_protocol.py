@@ -10,6 +10,8 @@ import asyncio
 import json
 import socket
 import struct
+import threading
+import time
 import wave
 import zlib
 from pathlib import Path
@@ -30,6 +32,7 @@ from quranbot.sandbox.voice_udp import (
     DISCOVERY_LENGTH,
     XCHACHA,
     PacketError,
+    VoiceUdpEndpoint,
     decrypt_rtp,
     discovery_response,
     is_discovery_request,
@@ -874,3 +877,37 @@ async def test_an_interaction_answer_over_the_limits_is_refused_and_posts_nothin
         assert (refused.status, refused.code) == (400, 50035)
         assert record.response is None and record.original is None  # not acknowledged, nothing posted
         assert sandbox.messages(default.general) == []
+
+
+async def test_the_voice_endpoint_stamps_a_datagram_when_the_kernel_received_it() -> None:
+    """Cadence is measured from the kernel's receive times: a sandbox whose loop is busy (as it is with
+    hundreds of channels) must not charge its own delay to the bot. Two datagrams sent 30 ms apart while
+    the loop is blocked are read together, yet arrive 30 ms apart."""
+    heard: list[tuple[bytes, float]] = []
+    endpoint = VoiceUdpEndpoint(lambda data, arrived: heard.append((data, arrived)))
+    await endpoint.start("127.0.0.1")
+    assert endpoint.kernel_timestamps
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+
+        def send_two() -> None:
+            client.sendto(b"first", ("127.0.0.1", endpoint.port))
+            time.sleep(0.030)
+            client.sendto(b"second", ("127.0.0.1", endpoint.port))
+
+        sender = threading.Thread(target=send_two)
+        sender.start()
+        time.sleep(0.100)  # the loop is busy: neither is read until this returns
+        unblocked = time.perf_counter()
+        sender.join()
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            if len(heard) == 2:
+                break
+    finally:
+        client.close()
+        endpoint.close()
+    assert [data for data, _ in heard] == [b"first", b"second"]
+    (_, first), (_, second) = heard
+    assert first < second < unblocked
+    assert 0.025 <= second - first <= 0.060, second - first

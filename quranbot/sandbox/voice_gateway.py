@@ -114,15 +114,13 @@ class VoiceServer:
         self._reports: asyncio.Task[None] | None = None
 
     async def start(self, host: str) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.create_datagram_endpoint(lambda: self.udp, local_addr=(host, 0))
+        await self.udp.start(host)
         self._reports = asyncio.create_task(self._send_receiver_reports(), name="sandbox RTCP")
 
     def close(self) -> None:
         if self._reports is not None:
             self._reports.cancel()
-        if self.udp.transport is not None:
-            self.udp.transport.close()
+        self.udp.close()
 
     async def _send_receiver_reports(self) -> None:
         """Every second, a small RTCP receiver report to each client, as Discord's voice servers send
@@ -130,12 +128,11 @@ class VoiceServer:
         socket was replaced after a reconnect; a server that never sends would leave it stuck."""
         while True:
             await asyncio.sleep(RECEIVER_REPORT_SECONDS)
-            transport = self.udp.transport
-            if transport is None or not self.udp.answering:
+            if not self.udp.running or not self.udp.answering:
                 continue
             for connection in list(self.connections.values()):
                 if connection.client_address is not None:
-                    transport.sendto(
+                    self.udp.sendto(
                         struct.pack(">BBHI", 0x80, 201, 1, connection.ssrc), connection.client_address
                     )
 

@@ -7,12 +7,14 @@ additional authenticated data; the 32-bit counter appended to the packet, zero-p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import struct
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,6 +29,13 @@ AES_GCM = "aead_aes256_gcm_rtpsize"
 SUPPORTED_MODES = (AES_GCM, XCHACHA)
 
 DISCOVERY_LENGTH = 74
+
+#: Linux's SO_TIMESTAMPNS (asm-generic/socket.h; also the control message's type), which Python's socket
+#: module does not name: the kernel's receive time of each datagram, as a struct timespec (wall clock).
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
+_ANCILLARY_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
+_MAX_DATAGRAM = 65_536
 
 
 class PacketError(ValueError):
@@ -93,32 +102,85 @@ def is_discovery_request(datagram: bytes) -> bool:
     return len(datagram) == DISCOVERY_LENGTH and datagram[:4] == b"\x00\x01\x00\x46"
 
 
-class VoiceUdpEndpoint(asyncio.DatagramProtocol):
-    """The sandbox's UDP socket; audio goes to `on_audio(datagram, arrived)` with a perf_counter time."""
+class VoiceUdpEndpoint:
+    """The sandbox's UDP socket; audio goes to `on_audio(datagram, arrived)` with a perf_counter time.
+
+    `arrived` is when the kernel received the datagram (SO_TIMESTAMPNS), not when this process got round
+    to reading it: the sandbox shares the machine and its event loop with what it measures, and at a few
+    hundred channels its own delays would otherwise be charged to the bot's cadence. Where the kernel
+    gives no timestamp the time of reading stands in (`kernel_timestamps` says which)."""
 
     def __init__(self, on_audio: Callable[[bytes, float], None]) -> None:
         self._on_audio = on_audio
-        self.transport: asyncio.DatagramTransport | None = None
+        self._socket: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.kernel_timestamps = False
         self.answering = True
         self.datagrams = 0
         self.ignored = 0
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
+    async def start(self, host: str) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((host, 0))
+            if sys.platform == "linux":
+                sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self.kernel_timestamps = True
+        except OSError:
+            sock.close()
+            raise
+        self._socket, self._loop = sock, asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._readable)
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        arrived = time.perf_counter()
+    def close(self) -> None:
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+
+    @property
+    def running(self) -> bool:
+        return self._socket is not None
+
+    @property
+    def port(self) -> int:
+        assert self._socket is not None
+        return int(self._socket.getsockname()[1])
+
+    def sendto(self, data: bytes, address: tuple[str, int]) -> None:
+        """Best effort, as UDP is: a full buffer or an unreachable client drops the datagram."""
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.sendto(data, address)
+
+    def _readable(self) -> None:
+        sock = self._socket
+        if sock is None:
+            return
+        # One clock reading per wake-up converts every kernel timestamp read in it to perf_counter time.
+        wall, perf = time.time(), time.perf_counter()
+        while True:
+            try:
+                data, ancillary, _flags, address = sock.recvmsg(_MAX_DATAGRAM, _ANCILLARY_SPACE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error from an earlier send to a client that has gone: go on
+                continue
+            arrived = perf
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+                    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                    arrived = perf - max(0.0, wall - (seconds + nanoseconds / 1e9))
+            self._received(data, address, arrived)
+
+    def _received(self, data: bytes, address: tuple[str, int], arrived: float) -> None:
         self.datagrams += 1
         if not self.answering:
             self.ignored += 1
             return
         if is_discovery_request(data):
-            if self.transport is not None:
-                self.transport.sendto(discovery_response(data, addr), addr)
+            self.sendto(discovery_response(data, address), address)
             return
         self._on_audio(data, arrived)
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        return int(self.transport.get_extra_info("sockname")[1])
