@@ -20,7 +20,7 @@ player neither reopens a file whose read has stalled nor starts more readers onc
 them are stuck.
 
 At a track boundary the files' own silence (the end padding of one, the encoder priming of the next:
-~20 ms) is not played. When the next track is opened ahead, a `_Joiner` thread builds the few packets
+~20 ms) is not played. When the next track is opened ahead, the join executor builds the few packets
 that carry the end of one into the start of the other (`join.py`); at the frame where that join begins,
 the rest of the current track (padding only) is dropped and the join's packets take the place of the
 next track's first ones, so frame numbers in the next track keep their meaning in its file (a restart
@@ -33,6 +33,7 @@ bismillah file first where the reciter has one).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import random
@@ -40,6 +41,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -339,22 +341,25 @@ class _TrackReader:
 
 class _Joiner:
     """The join from one track into the next (`join.py`: ~20 ms of silence at the boundary removed),
-    built on a daemon thread of its own: decoding and encoding a few packets takes milliseconds, which
+    built on the player's join executor: decoding and encoding a few packets takes milliseconds, which
     the pacer's thread and the player's lock cannot spare. `join` stays None until it is ready, and for
     good if it cannot be made (the tracks are too short, a reader stopped, libopus refused): then the
     packets play as they are, as they always did."""
 
     def __init__(
-        self, ending: _TrackReader, beginning: _TrackReader, bitrate: int, report: Callable[[str], None]
+        self,
+        ending: _TrackReader,
+        beginning: _TrackReader,
+        bitrate: int,
+        report: Callable[[str], None],
+        executor: Executor,
     ) -> None:
         self.ending_reader = ending
         self.join: Join | None = None
         self._beginning_reader = beginning
         self._bitrate = bitrate
         self._report = report
-        name = f"join into {beginning.path.name}"
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._future = executor.submit(self._run)
 
     def _run(self) -> None:
         ending = self.ending_reader.ending(JOIN_WAIT_SECONDS)
@@ -370,10 +375,10 @@ class _Joiner:
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return not self._future.done()
 
     def wait(self, timeout: float) -> None:
-        self._thread.join(timeout)
+        concurrent.futures.wait([self._future], timeout)
 
 
 @dataclass
@@ -414,7 +419,11 @@ class Player:
         settings: PlayerSettings,
         on_event: Callable[[PlayerEvent], None] = lambda event: None,
         rng: random.Random | None = None,
+        joins: Executor | None = None,
     ) -> None:
+        """`joins` builds the joins at track boundaries: a process with many players shares one
+        single-thread executor (a join is ~2 ms of work, and 300 guilds crossing a boundary together must
+        not start 300 threads that fight the pacer for the GIL); without one, the player has its own."""
         self._library = library
         self._settings = settings
         self._on_event = on_event
@@ -432,6 +441,8 @@ class Player:
         self._failures = 0
         self._readers: list[_TrackReader] = []
         self._joiners: list[_Joiner] = []
+        self._join_executor = joins
+        self._own_executor: ThreadPoolExecutor | None = None
         self._reported_joins: set[str] = set()
         self._at_reader_cap = False
         self._closed = False
@@ -694,6 +705,8 @@ class Player:
             reader.join(max(0.0, deadline - time.monotonic()))
         for joiner in joiners:  # its readers are closed: it stops waiting for them at once
             joiner.wait(max(0.0, deadline - time.monotonic()))
+        if self._own_executor is not None:  # its thread ends now, unless a join is still being built
+            self._own_executor.shutdown(wait=not any(joiner.alive for joiner in joiners))
         stuck = [reader.path.name for reader in readers if reader.alive]
         if stuck:
             log.warning(
@@ -900,11 +913,15 @@ class Player:
         if current is None or current.reader is None or following.reader is None or self._reciter is None:
             return
         self._joiners = [joiner for joiner in self._joiners if joiner.alive]
-        try:
-            following.joiner = _Joiner(
-                current.reader, following.reader, self._reciter.bitrate_kbps * 1000, self._join_failed
+        executor = self._join_executor
+        if executor is None:
+            executor = self._own_executor = self._own_executor or ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="track joins"
             )
-        except RuntimeError:  # no thread could be started: the packets play as they are
+        bitrate = self._reciter.bitrate_kbps * 1000
+        try:
+            following.joiner = _Joiner(current.reader, following.reader, bitrate, self._join_failed, executor)
+        except RuntimeError:  # no thread could start, or the executor is shut: the packets play as they are
             return
         self._joiners.append(following.joiner)
 

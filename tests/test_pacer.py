@@ -4,6 +4,7 @@ missed frames, and closing ends the thread. Real threads and the real clock; no 
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 
@@ -105,3 +106,28 @@ def test_removed_streams_are_not_ticked_and_a_closed_pacer_takes_none() -> None:
     pacer.close()
     with pytest.raises(RuntimeError, match="closed"):
         pacer.add(stream)
+
+
+def test_streams_take_turns_in_slots_so_none_waits_for_every_other() -> None:
+    """Eight streams in four slots: each turn (5 ms apart) serves two of them, every stream still once per
+    tick; so a stream's frame waits for one slot's streams, not all of the process's."""
+    pacer = Pacer(slots=4)
+    streams = [Recorder() for _ in range(8)]
+    try:
+        for stream in streams:
+            pacer.add(stream)
+        time.sleep(0.6)
+    finally:
+        pacer.close()
+    counts = [len(s.times) for s in streams]
+    assert all(24 <= n <= 31 for n in counts), counts  # 50 a second each
+    ticks = sorted((t, index) for index, s in enumerate(streams) for t in s.times[5:-2])
+    turns: list[set[int]] = []
+    last = -1.0
+    for at, index in ticks:  # a turn's streams are ticked back to back; turns are ~5 ms apart
+        if at - last > 0.002:
+            turns.append(set())
+        turns[-1].add(index)
+        last = at
+    # (a turn that ran late may run into the next one on a loaded machine: most turns, not every one)
+    assert statistics.median(len(turn) for turn in turns) == 2, turns[:8]

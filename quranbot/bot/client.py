@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,8 @@ class QuranBot(commands.Bot):
         self.library = library
         #: Every guild's audio goes out on this one thread (audio/pacer.py), not a thread per voice client.
         self.pacer = Pacer(on_error=self._stream_failed)
+        #: Every guild's track joins are built on this one thread (audio/join.py), not a thread each.
+        self.track_joins = ThreadPoolExecutor(max_workers=1, thread_name_prefix="track joins")
         #: Voice joins within the gateway's command limit (quranbot/bot/voice_joins.py).
         self.voice_joins = VoiceJoins()
         self.command_sync = CommandSync(self.tree)
@@ -140,6 +143,7 @@ class QuranBot(commands.Bot):
                 self.store,
                 self.settings.voice_channels,
                 self.pacer,
+                self.track_joins,
                 self.voice_joins,
                 self.player_changed,
                 pause_when_empty=self.settings.pause_when_empty,
@@ -199,6 +203,7 @@ class QuranBot(commands.Bot):
             await super().close()  # the cogs unload first: every guild player leaves its stream
         finally:
             await asyncio.to_thread(self.pacer.close)
+            self.track_joins.shutdown(wait=False, cancel_futures=True)
 
     def _stream_failed(self, stream: object, exc: BaseException) -> None:
         """On the pacer's thread: one guild's stream raised and was dropped; the others go on, and that

@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, fields
 
 import discord
@@ -75,6 +76,7 @@ class GuildPlayer:
         library: Library,
         store: StateStore,
         pacer: Pacer,
+        track_joins: Executor,
         handoff: TickHandoff,
         joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
@@ -86,7 +88,8 @@ class GuildPlayer:
         self.store = store
         self._on_change = on_change
         self._loop = asyncio.get_running_loop()
-        self.player = Player(library, settings_from_store(store.playback(guild_id)), self._from_audio_thread)
+        settings = settings_from_store(store.playback(guild_id))
+        self.player = Player(library, settings, self._from_audio_thread, joins=track_joins)
         self.pacer = pacer
         self._handoff = handoff
         #: The bot's pace of voice joins (the gateway's command limit), shared by every guild.

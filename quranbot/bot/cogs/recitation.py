@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 import discord
 from discord import app_commands
@@ -60,6 +61,7 @@ class RecitationCog(commands.Cog):
         store: StateStore,
         channel_ids: tuple[int, ...],
         pacer: Pacer,
+        track_joins: Executor,
         joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
         pause_when_empty: bool = False,
@@ -67,6 +69,7 @@ class RecitationCog(commands.Cog):
     ) -> None:
         self.bot = bot
         self.pacer = pacer
+        self.track_joins = track_joins
         #: Player events from the pacer's thread, to the loop once per tick (quranbot/bot/tick_handoff.py).
         self.handoff = TickHandoff(asyncio.get_running_loop(), pacer)
         self.joins = joins
@@ -123,6 +126,7 @@ class RecitationCog(commands.Cog):
             self.library,
             self.store,
             self.pacer,
+            self.track_joins,
             self.handoff,
             self.joins,
             self._on_change,
