@@ -41,12 +41,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 from pathlib import Path
 
 from quranbot.audio.join import BEGINNING_PACKETS, ENDING_PACKETS, Beginning, Ending, Join, build_join
+from quranbot.audio.join_builder import JoinBuilder
 from quranbot.audio.library import Library, LibraryError, Reciter, Track
 from quranbot.audio.ogg import OggError, OpusPacketStream
 from quranbot.audio.opus_codec import OpusError
@@ -352,22 +352,29 @@ class _Joiner:
         beginning: _TrackReader,
         bitrate: int,
         report: Callable[[str], None],
-        executor: Executor,
+        builder: JoinBuilder,
     ) -> None:
         self.ending_reader = ending
         self.join: Join | None = None
         self._beginning_reader = beginning
         self._bitrate = bitrate
         self._report = report
-        self._future = executor.submit(self._run)
+        self._builder = builder
+        self._future = builder.submit(self._run)
 
     def _run(self) -> None:
+        key = (self.ending_reader.path, self._beginning_reader.path, self._bitrate)
+        known, join = self._builder.recall(key)
+        if known:
+            self.join = join
+            return
         ending = self.ending_reader.ending(JOIN_WAIT_SECONDS)
         beginning = self._beginning_reader.beginning(JOIN_WAIT_SECONDS) if ending is not None else None
         if ending is None or beginning is None:
             return
         try:
             self.join = build_join(ending, beginning, self._bitrate)
+            self._builder.remember(key, self.join)
         except OpusError as exc:
             self._report(f"{exc}")
         except Exception:  # a bug: the boundary keeps its silence, the stream goes on
@@ -419,11 +426,10 @@ class Player:
         settings: PlayerSettings,
         on_event: Callable[[PlayerEvent], None] = lambda event: None,
         rng: random.Random | None = None,
-        joins: Executor | None = None,
+        joins: JoinBuilder | None = None,
     ) -> None:
-        """`joins` builds the joins at track boundaries: a process with many players shares one
-        single-thread executor (a join is ~2 ms of work, and 300 guilds crossing a boundary together must
-        not start 300 threads that fight the pacer for the GIL); without one, the player has its own."""
+        """`joins` builds the joins at track boundaries (audio/join_builder.py): a process with many
+        players shares one; without it, the player has its own."""
         self._library = library
         self._settings = settings
         self._on_event = on_event
@@ -441,8 +447,8 @@ class Player:
         self._failures = 0
         self._readers: list[_TrackReader] = []
         self._joiners: list[_Joiner] = []
-        self._join_executor = joins
-        self._own_executor: ThreadPoolExecutor | None = None
+        self._join_builder = joins
+        self._own_builder: JoinBuilder | None = None
         self._reported_joins: set[str] = set()
         self._at_reader_cap = False
         self._closed = False
@@ -705,8 +711,8 @@ class Player:
             reader.join(max(0.0, deadline - time.monotonic()))
         for joiner in joiners:  # its readers are closed: it stops waiting for them at once
             joiner.wait(max(0.0, deadline - time.monotonic()))
-        if self._own_executor is not None:  # its thread ends now, unless a join is still being built
-            self._own_executor.shutdown(wait=not any(joiner.alive for joiner in joiners))
+        if self._own_builder is not None:  # its thread ends now, unless a join is still being built
+            self._own_builder.shutdown(wait=not any(joiner.alive for joiner in joiners))
         stuck = [reader.path.name for reader in readers if reader.alive]
         if stuck:
             log.warning(
@@ -913,14 +919,12 @@ class Player:
         if current is None or current.reader is None or following.reader is None or self._reciter is None:
             return
         self._joiners = [joiner for joiner in self._joiners if joiner.alive]
-        executor = self._join_executor
-        if executor is None:
-            executor = self._own_executor = self._own_executor or ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="track joins"
-            )
+        builder = self._join_builder
+        if builder is None:
+            builder = self._own_builder = self._own_builder or JoinBuilder()
         bitrate = self._reciter.bitrate_kbps * 1000
         try:
-            following.joiner = _Joiner(current.reader, following.reader, bitrate, self._join_failed, executor)
+            following.joiner = _Joiner(current.reader, following.reader, bitrate, self._join_failed, builder)
         except RuntimeError:  # no thread could start, or the executor is shut: the packets play as they are
             return
         self._joiners.append(following.joiner)

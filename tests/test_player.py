@@ -23,6 +23,7 @@ from test_hung_track import fifo_in_place_of, reader_threads, release_fifo
 from test_ogg import raw_pages, write_ogg
 
 from quranbot.audio import player as player_module
+from quranbot.audio.join_builder import JoinBuilder
 from quranbot.audio.library import Library, Reciter, Track, new_staging_dir, publish, track_file_name
 from quranbot.audio.ogg import iter_opus_packets, probe_ogg_opus
 from quranbot.audio.player import (
@@ -530,6 +531,31 @@ def test_surahs_run_into_each_other_without_the_silence_in_their_files(library_d
     ]
     assert player.now_playing().position_frames == 20 and player.frames_sent == count
     player.close()
+
+
+def test_players_in_step_share_one_build_of_the_join_they_cross_together(library_dir: Path) -> None:
+    """Guilds that started together cross the same boundary together; the join is built once (a burst
+    of 300 builds at once made the pacer's ticks up to 100 ms late) and every one of them plays it."""
+    builder = JoinBuilder()
+    players = [
+        Player(Library(library_dir), PlayerSettings(reciter="sample-tones", surah=1), joins=builder)
+        for _ in range(3)
+    ]
+    tracks = back_to_back(tone_paths(library_dir, [1, 2]), SAMPLE_BITRATE_KBPS * 1000)
+    count = len(tracks[0]) + 3
+    heard: list[list[bytes]] = [[] for _ in players]
+    deadline = time.monotonic() + 10.0
+    while min(map(len, heard)) < count and time.monotonic() < deadline:
+        for player, packets in zip(players, heard, strict=True):
+            packets.append(player.read_frame())
+        time.sleep(0.02)
+    for player in players:
+        player.close()
+    builder.shutdown(wait=True)
+    for packets in heard:  # every player played the join, not the files' own first packets of surah 2
+        assert packets[:count] == flat(tracks)[:count]
+    # each boundary's join built by the first player to reach it, recalled by the other two
+    assert builder.built >= 1 and builder.remembered == 2 * builder.built, (builder.built, builder.remembered)
 
 
 def test_a_restart_inside_a_join_resumes_at_the_same_frame(library_dir: Path) -> None:

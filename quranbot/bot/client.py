@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from discord.ext import commands
 
+from quranbot.audio.join_builder import JoinBuilder
 from quranbot.audio.library import Library
 from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import PlayerEvent
@@ -89,8 +89,8 @@ class QuranBot(commands.Bot):
         self.library = library
         #: Every guild's audio goes out on this one thread (audio/pacer.py), not a thread per voice client.
         self.pacer = Pacer(on_error=self._stream_failed)
-        #: Every guild's track joins are built on this one thread (audio/join.py), not a thread each.
-        self.track_joins = ThreadPoolExecutor(max_workers=1, thread_name_prefix="track joins")
+        #: Every guild's track joins, built on one thread and remembered (audio/join_builder.py).
+        self.track_joins = JoinBuilder()
         #: Voice joins within the gateway's command limit (quranbot/bot/voice_joins.py).
         self.voice_joins = VoiceJoins()
         self.command_sync = CommandSync(self.tree)
@@ -203,7 +203,7 @@ class QuranBot(commands.Bot):
             await super().close()  # the cogs unload first: every guild player leaves its stream
         finally:
             await asyncio.to_thread(self.pacer.close)
-            self.track_joins.shutdown(wait=False, cancel_futures=True)
+            self.track_joins.shutdown(wait=False)
 
     def _stream_failed(self, stream: object, exc: BaseException) -> None:
         """On the pacer's thread: one guild's stream raised and was dropped; the others go on, and that

@@ -15,12 +15,12 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, fields
 
 import discord
 
 from quranbot.alerts.system_event import system_event
+from quranbot.audio.join_builder import JoinBuilder
 from quranbot.audio.library import Library
 from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import NowPlaying, Player, PlayerEvent, PlayerSettings, PlayerState
@@ -76,7 +76,7 @@ class GuildPlayer:
         library: Library,
         store: StateStore,
         pacer: Pacer,
-        track_joins: Executor,
+        track_joins: JoinBuilder,
         handoff: TickHandoff,
         joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from quranbot.audio.join_builder import JoinBuilder
 from quranbot.audio.library import Library
 from quranbot.audio.pacer import Pacer
 from quranbot.audio.player import PlayerError, PlayerEvent
@@ -61,7 +61,7 @@ class RecitationCog(commands.Cog):
         store: StateStore,
         channel_ids: tuple[int, ...],
         pacer: Pacer,
-        track_joins: Executor,
+        track_joins: JoinBuilder,
         joins: VoiceJoins,
         on_change: Callable[[GuildPlayer, PlayerEvent], None] = lambda gp, event: None,
         pause_when_empty: bool = False,
