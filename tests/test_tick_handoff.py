@@ -69,3 +69,46 @@ async def test_a_failing_callback_does_not_drop_the_others() -> None:
             break
     assert ran == [2]
     pacer.close()
+
+
+class _LongTurn:
+    """A turn that takes 8 ms of every 20 (one slot), noting when each began and ended."""
+
+    def __init__(self) -> None:
+        self.turns: list[tuple[float, float]] = []
+
+    def tick(self) -> None:
+        began = time.perf_counter()
+        time.sleep(0.008)
+        self.turns.append((began, time.perf_counter()))
+
+
+async def test_a_gap_comes_between_the_pacers_turns_never_inside_one() -> None:
+    """The state flush waits for gap(): it must land while the pacer sleeps. Turns fill 40 % of the
+    time here, so ten gaps taken at random moments would land inside one about four times."""
+    pacer = Pacer(slots=1)
+    handoff = TickHandoff(asyncio.get_running_loop(), pacer)
+    stream = _LongTurn()
+    pacer.add(stream)
+    landed: list[float] = []
+    try:
+        while len(stream.turns) < 3:
+            await asyncio.sleep(0.01)
+        for _ in range(10):
+            await asyncio.sleep(0.013)  # somewhere in the cycle
+            await handoff.gap()
+            landed.append(time.perf_counter())
+    finally:
+        await asyncio.to_thread(pacer.close)
+    for at in landed:
+        assert not any(began <= at <= ended for began, ended in stream.turns), at
+        assert min(at - ended for _, ended in stream.turns if ended <= at) < 0.010  # soon after one
+
+
+async def test_a_gap_is_at_once_when_the_pacer_sends_nothing() -> None:
+    pacer = Pacer()
+    handoff = TickHandoff(asyncio.get_running_loop(), pacer)
+    started = time.perf_counter()
+    await handoff.gap()
+    assert time.perf_counter() - started < 0.005
+    pacer.close()

@@ -176,6 +176,13 @@ class QuranBot(commands.Bot):
         for guild_player in self.guild_players().values():
             guild_player.save()
 
+    async def audio_gap(self) -> None:
+        """Until the audio pacer's next turn has ended (at once when it sends nothing): the moment for
+        milliseconds of work on the loop (quranbot/bot/tick_handoff.py)."""
+        cog = self.get_cog(RecitationCog.__cog_name__)
+        if isinstance(cog, RecitationCog):
+            await cog.handoff.gap()
+
     def accrue_listening(self) -> None:
         """Everyone's listening up to now, into the store (the flusher calls it before writing it)."""
         cog = self.get_cog(ListeningCog.__cog_name__)

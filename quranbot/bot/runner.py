@@ -125,6 +125,7 @@ async def run_bot(
     )
     flusher.before_statistics = bot.accrue_listening
     flusher.before_flush = bot.save_positions
+    flusher.quiet_moment = bot.audio_gap
     alerts.start(bot, connector)
     ring = LogRing()
     ring.addFilter(redactor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from quranbot.store.state import StateStore
 
@@ -13,6 +13,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 2.0
 DEFAULT_STATISTICS_INTERVAL = 30.0
+
+
+async def _at_once() -> None:
+    return None
 
 
 class PeriodicFlusher:
@@ -37,11 +41,18 @@ class PeriodicFlusher:
         #: Called before every write (the bot saves each guild's exact frame there: the player reports
         #: progress once a second, so without it a SIGKILL could lose that second on top of the interval).
         self.before_flush: Callable[[], None] = lambda: None
+        #: Awaited before each part of a periodic flush that holds the GIL for milliseconds (gathering the
+        #: positions, encoding and writing): the bot waits there for a gap between the audio pacer's turns.
+        self.quiet_moment: Callable[[], Awaitable[None]] = _at_once
         #: Called after each write that succeeded: statistics included or not, and the seconds it took.
         self.after_flush: Callable[[bool, float], None] = lambda statistics, seconds: None
         self._statistics_due = time.monotonic() + statistics_interval
 
     def flush_once(self) -> bool:
+        return self._write(self._gather())
+
+    def _gather(self) -> bool:
+        """Everything into the store before a write; True if the statistics are due with it."""
         try:
             self.before_flush()
         except Exception:  # a bug there must not stop the rest from being saved
@@ -52,6 +63,9 @@ class PeriodicFlusher:
                 self.before_statistics()
             except Exception:  # a bug there must not stop the position from being saved
                 log.exception("Accruing listening before the statistics flush failed")
+        return statistics
+
+    def _write(self, statistics: bool) -> bool:
         if not self.store.dirty:
             return True
         started = time.perf_counter()
@@ -90,4 +104,7 @@ class PeriodicFlusher:
         while True:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             due = max(due + self.interval, time.monotonic())  # behind: once at once, never a burst
-            self.flush_once()
+            await self.quiet_moment()
+            statistics = self._gather()
+            await self.quiet_moment()
+            self._write(statistics)
