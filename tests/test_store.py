@@ -429,12 +429,11 @@ async def test_a_slow_flush_does_not_push_the_next_position_save_later(tmp_path:
         flusher = PeriodicFlusher(state, interval=0.5)
         starts: list[float] = []
 
-        def slow_flush() -> bool:
+        def slow_flush() -> None:
             starts.append(time.monotonic())
             time.sleep(0.3)  # on the event loop, as the real flush is
-            return True
 
-        flusher.flush_once = slow_flush  # type: ignore[method-assign]
+        flusher.before_flush = slow_flush
         running = asyncio.create_task(flusher.run())
         await asyncio.sleep(2.2)
         running.cancel()
