@@ -316,18 +316,27 @@ def print_machine_status(units: tuple[str, ...]) -> bool:
 
 
 def install_service(unit_dir: Path = UNIT_DIR, token_file: Path | None = None) -> None:
+    """The unsharded unit. Shard instances left from a sharded install (`install --shards`, then the
+    guilds migrated back to one state and shard_count removed) are stopped and disabled first: left
+    enabled, they would start at the next boot over a layout they do not match."""
     require_systemd()
     require_root("install")
+    system = Paths.system()
     template = unit_template()
     executable = installed_executable()
-    require_token(token_file or Paths.system().token_file)
+    require_token(token_file or system.token_file)
     require_user()
+    try:
+        check_layout(system, None)  # before any shard is stopped: the bot would refuse this state
+    except LayoutMismatch as exc:
+        raise ServiceError(str(exc)) from None
     changed = write_unit(render_unit(template.read_text(), executable), unit_dir)
     where = unit_dir / UNIT_NAME
     out.print(
         f"{'Wrote' if changed else 'Kept the unchanged'} {where} (ExecStart={executable})", soft_wrap=True
     )
     systemctl("daemon-reload")
+    retire_shards((), unit_dir)
     if show(("ActiveState",)).get("ActiveState") == "active":
         systemctl("enable", UNIT_NAME)
         start("restart")  # the running bot may be older code, or an older unit
@@ -469,13 +478,25 @@ def install_command(
         typer.Option(help="With --shards: the shards this machine runs (e.g. 0,1); default: all of them."),
     ] = None,
 ) -> None:
-    """Install the systemd unit, enable it at boot and start it; waits until the bot is reciting."""
+    """Install the systemd unit, enable it at boot and start it; waits until the bot is reciting.
+
+    Without --shards, config.toml's shard_count (and shard_ids) decide: a sharded machine gets its
+    shards' units again (install.sh's upgrade runs a plain `service install`)."""
     if shards is None:
         if shard_ids is not None:
             raise fail("--shard-ids needs --shards (how many shards in all)", code=2)
-        run(install_service)
-        print_status(Paths.system().control_socket)
-        return
+        run(require_systemd)
+        try:
+            config = load_config(Paths.system().config_file)
+        except ConfigError as exc:
+            raise fail(str(exc)) from None
+        if config.shard_count is None:
+            run(install_service)
+            print_status(Paths.system().control_socket)
+            return
+        shards = str(config.shard_count)
+        shard_ids = None if config.shard_ids is None else ",".join(map(str, config.shard_ids))
+        out.print(f"config.toml says shard_count = {shards}: installing the shards", soft_wrap=True)
     run(lambda: install_shards(shards, shard_ids))
     run(lambda: print_machine_status(system_units()))
 

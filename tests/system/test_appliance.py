@@ -10,6 +10,8 @@ Two test-only changes to the installed service, in the drop-in quranbot.service.
 itself is exactly what `quranbot service install` renders):
 - ExecStart gains `--sandbox URL --sandbox-cert FILE`, to reach the local Discord instead of the real one;
 - WatchdogSec=5 instead of 30, so the frozen-bot step takes seconds, not a minute.
+The shards' template gets the same ExecStart change in quranbot@.service.d/test.conf, only while the
+machine runs as shards (the sandbox then holds a second guild, so each of the two shards owns one).
 
 Run: `.venv/bin/python -m pytest -m system tests/system` as root (CI does, after the main suite).
 """
@@ -17,6 +19,7 @@ Run: `.venv/bin/python -m pytest -m system tests/system` as root (CI does, after
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -30,7 +33,9 @@ from background_sandbox import BackgroundSandbox
 from nspawn import CACHE, Container, booted, debian_root, ensure_host_tools
 
 from quranbot.audio.sample import surah_from_frequency
+from quranbot.sandbox.defaults import DefaultGuild, add_guild_with_bot
 from quranbot.sandbox.server import Sandbox
+from quranbot.shards.ownership import shard_of
 
 pytestmark = pytest.mark.system
 
@@ -41,6 +46,10 @@ QURANBOT = "/usr/local/bin/quranbot"
 TOKEN_COPY = "/root/sandbox-token"
 SANDBOX_CERT = "/etc/quranbot/sandbox-cert.pem"
 DROP_IN = "/etc/systemd/system/quranbot.service.d/test.conf"
+#: The sharded steps: two shards on this machine, one `quranbot@N` each, and the template's drop-in.
+SHARDS = 2
+SHARD_UNITS = tuple(f"quranbot@{shard}.service" for shard in range(SHARDS))
+SHARD_DROP_IN = "/etc/systemd/system/quranbot@.service.d/test.conf"
 #: Where this machine keeps the CAs of its egress proxy, and pip's setting that trusts them: a server
 #: behind the same proxy needs the same, so they are copied in before install.sh runs.
 HOST_LOCAL_CAS = Path("/usr/local/share/ca-certificates")
@@ -86,7 +95,28 @@ def discord(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundSand
 
 
 @pytest.fixture(scope="module")
-def machine(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
+def shard_guilds(discord: BackgroundSandbox) -> dict[int, DefaultGuild]:
+    """A guild for each of SHARDS shards by Discord's rule: the default guild (on the shard its id gives)
+    and one more on the other. Added to the sandbox only: the bot hears of it when it next connects."""
+
+    async def add(sandbox: Sandbox) -> dict[int, DefaultGuild]:
+        default = sandbox.default
+        mine = shard_of(default.guild.id, SHARDS)
+        other = 1 - mine
+        added = add_guild_with_bot(
+            sandbox.world, default.application, f"Shard {other}", shard=(other, SHARDS)
+        )
+        return {mine: default, other: added}
+
+    return discord.call(add)
+
+
+@pytest.fixture(scope="module")
+def machine(
+    root: Path, discord: BackgroundSandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Container]:
+    # Asks for the sandbox so that the container (and any bot still running in it after a failed step)
+    # stops first: a sandbox stopped under connected bots waits 30 s and adds an error of its own.
     # apt's and pip's downloads survive the volatile container, so later runs fetch little.
     apt_archives, pip_cache = CACHE / "apt-archives", CACHE / "pip"
     (apt_archives / "partial").mkdir(parents=True, exist_ok=True)
@@ -142,16 +172,76 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: flo
     return time.monotonic() - started
 
 
-def hear(discord: BackgroundSandbox, packets: int = 100, timeout: float = 45.0) -> float:
-    """Forget what the voice channel heard so far, then wait for `packets` new ones; the seconds it took."""
+def hear(
+    discord: BackgroundSandbox, packets: int = 100, timeout: float = 45.0, guild: DefaultGuild | None = None
+) -> float:
+    """Forget what the voice channel (the default guild's, or `guild`'s) heard so far, then wait for
+    `packets` new ones; the seconds it took."""
     started = time.monotonic()
 
     async def listen(sandbox: Sandbox) -> None:
-        listener = sandbox.voice.reset_listener(sandbox.default.voice.id)
+        listener = sandbox.voice.reset_listener((guild or sandbox.default).voice.id)
         await listener.wait_for_packets(packets, timeout=timeout)
 
     discord.call(listen, timeout=timeout + 5)
     return time.monotonic() - started
+
+
+def assert_recites(discord: BackgroundSandbox, guild: DefaultGuild, why: Callable[[], str] = str) -> None:
+    """The guild's voice channel hears the bot anew: 150 packets, 20 ms apart, a sample surah's tone.
+    `why()` is added to a failure (e.g. the journal of the unit that should recite there)."""
+    try:
+        hear(discord, packets=150, guild=guild)
+    except TimeoutError:
+        raise AssertionError(
+            f"{guild.guild.name}'s voice channel heard no 150 new packets\n{why()}"
+        ) from None
+
+    async def heard(sandbox: Sandbox) -> tuple[int, float | None, float | None]:
+        stats = sandbox.listener(guild.voice).stats(tone_seconds=1.0)
+        return stats.packets, stats.median_gap_ms, stats.dominant_hz
+
+    packets, median_gap, tone = discord.call(heard)
+    assert packets >= 150
+    assert median_gap is not None and 15.0 <= median_gap <= 25.0, f"median gap {median_gap} ms\n{why()}"
+    assert tone is not None and surah_from_frequency(tone) is not None, f"heard {tone} Hz, not a sample surah"
+
+
+def bot_voice(discord: BackgroundSandbox, guild: DefaultGuild) -> tuple[int | None, tuple[int, int] | None]:
+    """Where the bot is in `guild`'s voice (channel id, or None) and the shard `(id, count)` of the
+    gateway session that joined it (None: an unsharded one, or not in voice)."""
+
+    async def look(sandbox: Sandbox) -> tuple[int | None, tuple[int, int] | None]:
+        state = guild.guild.voice_states.get(guild.bot.user.id)
+        if state is None or state.channel_id is None:
+            return None, None
+        session = sandbox.gateway.sessions.get(state.session_id)
+        return state.channel_id, None if session is None else session.shard
+
+    return discord.call(look)
+
+
+def unit_state(machine: Container, unit: str) -> tuple[str, str]:
+    """`(systemctl is-active, systemctl is-enabled)`, e.g. `("active", "enabled")`."""
+    active = machine.run("systemctl", "is-active", unit, check=False).stdout.strip()
+    enabled = machine.run("systemctl", "is-enabled", unit, check=False).stdout.strip()
+    return active, enabled
+
+
+def journal(machine: Container, *units: str, lines: int = 40) -> str:
+    """The units' last journal lines, for a failure message."""
+    selected = [arg for unit in units for arg in ("-u", unit)]
+    result = machine.run(
+        "journalctl", *selected, "-n", str(lines), "--no-pager", "-o", "short-iso", check=False
+    )
+    return f"--- journal of {', '.join(units)}\n{result.stdout.rstrip() or result.stderr.rstrip()}"
+
+
+def assert_units(machine: Container, expected: dict[str, tuple[str, str]]) -> None:
+    found = {unit: unit_state(machine, unit) for unit in expected}
+    assert found == expected, (
+        f"(is-active, is-enabled) {found}, expected {expected}\n{journal(machine, *expected)}"
+    )
 
 
 def restarted(machine: Container, before: dict[str, str]) -> Callable[[], bool]:
@@ -262,16 +352,7 @@ def test_the_bot_joined_voice_and_the_sandbox_hears_it(discord: BackgroundSandbo
         return sandbox.in_voice(sandbox.default.guild, sandbox.default.application.bot.id)
 
     assert discord.call(bot_channel) == discord.sandbox.default.voice.id
-    hear(discord, packets=150)
-
-    async def heard(sandbox: Sandbox) -> tuple[int, float | None, float | None]:
-        stats = sandbox.listener(sandbox.default.voice).stats(tone_seconds=1.0)
-        return stats.packets, stats.median_gap_ms, stats.dominant_hz
-
-    packets, median_gap, tone = discord.call(heard)
-    assert packets >= 150
-    assert median_gap is not None and 15.0 <= median_gap <= 25.0
-    assert tone is not None and surah_from_frequency(tone) is not None, f"heard {tone} Hz, not a sample surah"
+    assert_recites(discord, discord.sandbox.default)
 
 
 def test_kill_9_gets_the_bot_restarted_and_reciting_again(
@@ -305,6 +386,127 @@ def test_service_logs_and_status_show_the_journal_and_the_bot(machine: Container
     status = machine.run(QURANBOT, "service", "status")
     assert "active (running)" in status.stdout and "automatic restarts" in status.stdout
     assert "PLAYING" in status.stdout and "#Quran" in status.stdout, status.stdout
+
+
+def point_the_shards_at_the_sandbox(machine: Container, sandbox: Sandbox) -> None:
+    """The template's test-only drop-in: each instance's ExecStart as rendered, plus the sandbox."""
+    drop_in = machine.path(SHARD_DROP_IN)
+    drop_in.parent.mkdir(parents=True, exist_ok=True)
+    drop_in.write_text(
+        "# Test only: the local Discord instead of the real one.\n[Service]\nExecStart=\n"
+        f"ExecStart={QURANBOT} run --token-file %d/token --shard-ids %i "
+        f"--sandbox {sandbox.url} --sandbox-cert {SANDBOX_CERT}\n"
+    )
+
+
+def test_service_install_shards_runs_one_service_per_shard(
+    machine: Container, discord: BackgroundSandbox, shard_guilds: dict[int, DefaultGuild]
+) -> None:
+    """As docs/SCALING.md's "One machine": stop, migrate the state, `service install --shards 2`."""
+    started = time.monotonic()
+    machine.run(QURANBOT, "service", "stop")
+    other = next(g for g in shard_guilds.values() if g is not discord.sandbox.default)
+    machine.run(QURANBOT, "setup", "--no-prompt", "--guild", str(other.guild.id),
+                "--voice-channel", str(other.voice.id))  # fmt: skip
+    machine.run(QURANBOT, "shards", "migrate", "--from-count", "1", "--to-count", str(SHARDS))
+    point_the_shards_at_the_sandbox(machine, discord.sandbox)
+    result = machine.run(QURANBOT, "service", "install", "--shards", str(SHARDS), timeout=300)
+    TIMINGS["stop, migrate, service install --shards 2 -> both active"] = time.monotonic() - started
+    assert f"config.toml: shard_count = {SHARDS}; this machine runs {', '.join(SHARD_UNITS)}" in result.stdout
+    assert f"Disabling {UNIT}: the shards take over its guilds" in result.stdout
+    template = machine.path("/etc/systemd/system/quranbot@.service").read_text()
+    assert f"ExecStart={QURANBOT} run --token-file %d/token --shard-ids %i" in template
+    assert_units(
+        machine, {**dict.fromkeys(SHARD_UNITS, ("active", "enabled")), UNIT: ("inactive", "disabled")}
+    )
+    for shard, unit in enumerate(SHARD_UNITS):
+        state = machine.show(unit, "SubState", "StatusText", "MainPID")
+        assert state["SubState"] == "running" and state["StatusText"].startswith("Reciting "), state
+        assert stat(machine, f"/proc/{state['MainPID']}").endswith("quranbot:quranbot"), (
+            "runs as its own user"
+        )
+        marker = machine.path(f"/var/lib/quranbot/shard-{shard}/shard.json").read_text()
+        assert f'"shard_count": {SHARDS}' in marker, marker
+
+
+def test_each_shard_recites_its_own_guild_and_status_shows_both(
+    machine: Container, discord: BackgroundSandbox, shard_guilds: dict[int, DefaultGuild]
+) -> None:
+    for shard, guild in sorted(shard_guilds.items()):
+        unit = SHARD_UNITS[shard]
+        where = bot_voice(discord, guild)
+        assert where == (guild.voice.id, (shard, SHARDS)), (
+            f"{guild.guild.name} (shard {shard}): the bot is in {where}, not its voice channel through shard "
+            f"{shard}'s session\n{journal(machine, unit)}"
+        )
+        assert_recites(discord, guild, lambda unit=unit: journal(machine, unit))
+
+    result = machine.run(QURANBOT, "status", "--json")
+    report = json.loads(result.stdout)
+    assert report["shard_count"] == SHARDS, report
+    assert [entry["shard"] for entry in report["shards"]] == list(range(SHARDS)), report
+    for entry in report["shards"]:
+        shard = entry["shard"]
+        assert entry["running"], f"shard {shard} is not running: {entry.get('error')}"
+        assert str(entry["stats"]["pid"]) == machine.show(SHARD_UNITS[shard], "MainPID")["MainPID"]
+        guilds = {int(g["guild_id"]): g["state"] for g in entry["status"]["guilds"]}
+        assert guilds == {shard_guilds[shard].guild.id: "playing"}, (shard, guilds)
+    text = machine.run(QURANBOT, "status").stdout
+    for shard in range(SHARDS):
+        assert re.search(rf"── shard {shard}: running, 1 guilds, pid \d+", text), text
+
+
+def test_fewer_shard_ids_retire_the_instance_the_machine_no_longer_runs(
+    machine: Container, discord: BackgroundSandbox, shard_guilds: dict[int, DefaultGuild]
+) -> None:
+    """`--shards 1` is refused (no sharding is leaving shard_count out); `--shard-ids 0` keeps shard 0
+    here (shard 1 would run on another machine) and stops and disables quranbot@1; a plain `service
+    install` (what install.sh's upgrade runs) then keeps to config.toml's shards."""
+    refused = machine.run(QURANBOT, "service", "install", "--shards", "1", check=False)
+    assert refused.returncode == 1 and "--shards: 1 is no sharding" in refused.stderr, refused.stderr
+    started = time.monotonic()
+    result = machine.run(
+        QURANBOT, "service", "install", "--shards", str(SHARDS), "--shard-ids", "0", timeout=300
+    )
+    TIMINGS["service install --shards 2 --shard-ids 0 (retires quranbot@1)"] = time.monotonic() - started
+    assert "Disabling quranbot@1.service: this machine no longer runs those shards" in result.stdout
+    retired = {SHARD_UNITS[0]: ("active", "enabled"), SHARD_UNITS[1]: ("inactive", "disabled"),
+               UNIT: ("inactive", "disabled")}  # fmt: skip
+    assert_units(machine, retired)
+    assert not exists(machine, "/etc/systemd/system/multi-user.target.wants/quranbot@1.service")
+    assert bot_voice(discord, shard_guilds[1]) == (None, None), "shard 1 left voice when it stopped"
+    assert_recites(discord, shard_guilds[0], lambda: journal(machine, SHARD_UNITS[0]))
+
+    again = machine.run(QURANBOT, "service", "install", timeout=300)
+    assert f"config.toml says shard_count = {SHARDS}: installing the shards" in again.stdout
+    assert_units(machine, retired)
+
+
+def test_back_to_one_process_retires_every_shard(
+    machine: Container, discord: BackgroundSandbox, shard_guilds: dict[int, DefaultGuild]
+) -> None:
+    """Stop, migrate back to one state, remove the shard keys, `service install`: the unsharded unit
+    recites every guild again and no `quranbot@N` is left to start at the next boot."""
+    started = time.monotonic()
+    machine.run(QURANBOT, "service", "stop")
+    machine.run(QURANBOT, "shards", "migrate", "--from-count", str(SHARDS), "--to-count", "1")
+    machine.run(QURANBOT, "config", "set", "shard_ids", "none")
+    machine.run(QURANBOT, "config", "set", "shard_count", "none")
+    result = machine.run(QURANBOT, "service", "install", timeout=300)
+    TIMINGS["stop, migrate back, service install -> unsharded"] = time.monotonic() - started
+    assert "active (running)" in result.stdout
+    assert_units(
+        machine, {UNIT: ("active", "enabled"), **dict.fromkeys(SHARD_UNITS, ("inactive", "disabled"))}
+    )
+    for guild in shard_guilds.values():
+        assert bot_voice(discord, guild) == (guild.voice.id, None), (
+            f"{guild.guild.name}: not the unsharded bot"
+        )
+        assert_recites(discord, guild, lambda: journal(machine, UNIT))
+    # The test-only drop-in goes; the template stays until the uninstall, as an admin's would.
+    machine.path(SHARD_DROP_IN).unlink()
+    machine.path(SHARD_DROP_IN).parent.rmdir()
+    machine.run("systemctl", "daemon-reload")
 
 
 def test_install_sh_again_upgrades_in_place_and_keeps_config_and_state(
