@@ -443,9 +443,10 @@ install_wrapper() {
     "${WRAPPER}" --version >/dev/null || die "${WRAPPER} does not run"
 }
 
-# An installed service runs the old code until restarted: re-render its unit and restart it.
+# An installed service runs the old code until restarted: re-render its unit and restart it. A sharded
+# machine has only the template unit; a plain `service install` installs its shards from config.toml.
 refresh_service() {
-    [[ -f "${UNIT_FILE}" ]] || return 0
+    [[ -f "${UNIT_FILE}" || -f "${SHARD_UNIT_FILE}" ]] || return 0
     if ! systemd_running; then
         info "${UNIT_FILE} exists but systemd is not running here; left as it is"
         return 0
