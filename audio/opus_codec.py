@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
-from typing import Any
+from typing import Any, Self
 
 SAMPLE_RATE = 48_000
 #: The largest packet libopus decodes to: 120 ms at 48 kHz.
@@ -86,8 +86,33 @@ def _check(lib: Any, code: int, doing: str) -> int:
     return code
 
 
-class Encoder:
+class _State:
+    """A libopus object: destroyed by `close()`, the end of a `with`, or garbage collection."""
+
+    _lib: Any = None
+    _state: int | None = None
+    _destroy = ""  # the libopus function that frees it
+
+    def close(self) -> None:
+        state, self._state = self._state, None
+        if state is not None:
+            getattr(self._lib, self._destroy)(state)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_state", None) is not None:
+            self.close()
+
+
+class Encoder(_State):
     """An Opus encoder as imports make them: 48 kHz, 20 ms frames, application "audio", VBR."""
+
+    _destroy = "opus_encoder_destroy"
 
     def __init__(self, channels: int = 2, bitrate: int = 64_000, complexity: int = 10) -> None:
         if channels not in (1, 2):
@@ -117,24 +142,11 @@ class Encoder:
         size = self._lib.opus_encode(self._state, buffer, samples, self._packet, MAX_PACKET_BYTES)
         return self._packet.raw[: _check(self._lib, size, "encode")]
 
-    def close(self) -> None:
-        state, self._state = self._state, None
-        if state is not None:
-            self._lib.opus_encoder_destroy(state)
 
-    def __enter__(self) -> Encoder:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_state", None) is not None:
-            self.close()
-
-
-class Decoder:
+class Decoder(_State):
     """An Opus decoder at 48 kHz; it keeps state from packet to packet, as a listener's does."""
+
+    _destroy = "opus_decoder_destroy"
 
     def __init__(self, channels: int = 2) -> None:
         if channels not in (1, 2):
@@ -152,18 +164,3 @@ class Decoder:
         samples = self._lib.opus_decode(self._state, packet, len(packet), self._pcm, MAX_FRAME_SAMPLES, 0)
         _check(self._lib, samples, "decode a packet")
         return ctypes.string_at(self._pcm, samples * self.channels * 2)
-
-    def close(self) -> None:
-        state, self._state = self._state, None
-        if state is not None:
-            self._lib.opus_decoder_destroy(state)
-
-    def __enter__(self) -> Decoder:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_state", None) is not None:
-            self.close()
