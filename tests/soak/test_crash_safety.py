@@ -59,6 +59,8 @@ STATISTICS_INTERVAL = 1.0
 #: may be busy for a moment (a statistics flush): allowed on top of the promise.
 SLACK = 0.1
 MAX_LOST_FRAMES = round((FLUSH_INTERVAL + 1.0 + SLACK) * FRAMES_PER_SECOND)
+#: Frames of a surah's end a join stands for, never sent but counted in the position (audio/join.py).
+JOIN_SKIP = 2
 #: Records built by the real accrual code; the other members are scaled copies of these.
 TEMPLATES = 50
 #: How long a round recites before the kill, counted from the first packet heard.
@@ -91,6 +93,10 @@ class Round:
     rejoined: bool  # the first voice join failed and the watchdog joined again
     saved: int = 0  # the position on disk after the kill, in frames round the library
     lost_frames: int = 0
+    #: Surah boundaries crossed in the round: at each, a join stands for the ending surah's last 1 or 2
+    #: packets (audio/join.py), which count in the position but are never sent, so the saved position
+    #: may be up to JOIN_SKIP frames per boundary ahead of the frames heard.
+    boundaries: int = 0
 
 
 @dataclass
@@ -171,6 +177,11 @@ class Positions:
 
     def of(self, playback: GuildPlayback) -> int:
         return self.offsets[playback.surah] + playback.position_frames
+
+    def boundaries(self, start: int, end: int) -> int:
+        """Surah starts passed going forward from `start` to `end` (round the library)."""
+        span = (end - start) % self.total
+        return sum(1 for offset in self.offsets.values() if 0 < (offset - start) % self.total <= span)
 
     def behind(self, ahead: int, saved: int) -> int:
         """Frames from `saved` up to `ahead`, the shorter way round (negative: saved is ahead)."""
@@ -286,6 +297,7 @@ async def test_sigkill_at_random_moments_loses_at_most_the_last_flush(
     resumed = 0  # the first round started at the first frame
     for round_ in rounds:
         round_.lost_frames = positions.behind(resumed + round_.heard, round_.saved)
+        round_.boundaries = positions.boundaries(resumed, round_.saved)
         resumed = round_.saved
     print(report(rounds, members, (paths.state_dir / STATS).stat().st_size, time.monotonic() - began))
     assert checks.problems == [] and logged == []
@@ -294,7 +306,7 @@ async def test_sigkill_at_random_moments_loses_at_most_the_last_flush(
     too_much = [
         f"round {r.number}: {r.heard} frames heard, {r.lost_frames} not saved"
         for r in rounds
-        if not 0 <= r.lost_frames <= MAX_LOST_FRAMES
+        if not -JOIN_SKIP * r.boundaries <= r.lost_frames <= MAX_LOST_FRAMES
     ]
     assert too_much == [], f"more than {MAX_LOST_FRAMES} frames lost (or saved ahead):\n" + "\n".join(
         too_much
