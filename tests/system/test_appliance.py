@@ -204,7 +204,14 @@ def assert_recites(discord: BackgroundSandbox, guild: DefaultGuild, why: Callabl
     packets, median_gap, tone = discord.call(heard)
     assert packets >= 150
     assert median_gap is not None and 15.0 <= median_gap <= 25.0, f"median gap {median_gap} ms\n{why()}"
-    assert tone is not None and surah_from_frequency(tone) is not None, f"heard {tone} Hz, not a sample surah"
+    tones = [tone]
+    for _ in range(2):  # a second that spans a surah boundary holds two tones, joined: listen again
+        if tones[-1] is not None and surah_from_frequency(tones[-1]) is not None:
+            break
+        hear(discord, packets=60, guild=guild)
+        tones.append(discord.call(heard)[2])
+    last = tones[-1]
+    assert last is not None and surah_from_frequency(last) is not None, f"heard {tones} Hz, no sample surah"
 
 
 def bot_voice(discord: BackgroundSandbox, guild: DefaultGuild) -> tuple[int | None, tuple[int, int] | None]:
