@@ -71,14 +71,14 @@ class Pacer:
         self.max_late = 0.0
         #: Called on the thread after every turn's last frame: work for the event loop waits for it, so
         #: the loop runs while the pacer sleeps rather than between one stream's frame and the next.
-        self.after_tick: Callable[[], None] | None = None
+        self.after_turn: Callable[[], None] | None = None
 
     @property
     def streams(self) -> tuple[Stream, ...]:
         return tuple(stream for slot in self._slots for stream in slot)
 
-    def in_tick(self) -> bool:
-        """True on the pacer's own thread (a stream's `tick()` is running)."""
+    def in_turn(self) -> bool:
+        """True on the pacer's own thread (a turn is running: a stream's `tick()` or its end)."""
         thread = self._thread
         return thread is not None and thread is threading.current_thread()
 
@@ -138,14 +138,17 @@ class Pacer:
                         self._on_error(stream, exc)
                     else:
                         log.exception("An audio stream failed and was stopped")
-            if self.after_tick is not None:
+            if self.after_turn is not None:
                 try:
-                    self.after_tick()
+                    self.after_turn()
                 except Exception:  # the next turn still comes
                     log.exception("The pacer's after-tick hook failed")
-            k += 1
-            if k % count == 0:
-                self.ticks += 1
+            for _ in range(count):  # on to the next turn with streams: an empty slot is no wake-up
+                k += 1
+                if k % count == 0:
+                    self.ticks += 1
+                if slots[k % count]:
+                    break
             delay = start + k * step - clock()
             if delay > 0:
                 time.sleep(delay)

@@ -37,13 +37,13 @@ class TickHandoff:
         self._lock = threading.Lock()
         self._calls: _Batch = []
         self._gap_waiters: list[asyncio.Future[None]] = []
-        pacer.after_tick = self._turn_over
+        pacer.after_turn = self._turn_over
 
     def call(self, callback: Callable[..., None], *args: Any) -> None:
         """Run `callback(*args)` on the loop: after the current turn if this is the pacer's thread."""
         with self._lock:
             self._calls.append((callback, args))
-        if not self._pacer.in_tick():
+        if not self._pacer.in_turn():
             self._hand_over(gap=False)
 
     async def gap(self, timeout: float = GAP_WAIT_SECONDS) -> None:
